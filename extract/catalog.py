@@ -32,11 +32,11 @@ PiiAction = Literal["hash", "drop", "keep"]
 UPDATED_THEN_CREATED: tuple[str, ...] = ("Updated", "Created")
 
 # Personal-data fields by kind; the default action per kind is in extract.privacy.
-EMAIL = "email"
-NAME = "name"
-PHONE = "phone"
-STREET = "street"
 PiiKind = Literal["email", "name", "phone", "street"]
+EMAIL: PiiKind = "email"
+NAME: PiiKind = "name"
+PHONE: PiiKind = "phone"
+STREET: PiiKind = "street"
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,11 +172,11 @@ _DEFINED_TYPES: dict[tuple[str, str], dict[str, Any]] = {
             Property("Month", "Edm.Int32", False),
             Property("CurrencyId", "Edm.Int32", False),
             Property("OrderCount", "Edm.Int32", False),
-            Property("ItemQuantity", "Edm.Decimal", False),
-            Property("NetAmount", "Edm.Decimal", False),
-            Property("VatAmount", "Edm.Decimal", False),
-            Property("FreightAmount", "Edm.Decimal", False),
-            Property("DiscountAmount", "Edm.Decimal", False),
+            Property("ItemQuantity", "Edm.Decimal", False, precision=18, scale=4),
+            Property("NetAmount", "Edm.Decimal", False, precision=18, scale=4),
+            Property("VatAmount", "Edm.Decimal", False, precision=18, scale=4),
+            Property("FreightAmount", "Edm.Decimal", False, precision=18, scale=4),
+            Property("DiscountAmount", "Edm.Decimal", False, precision=18, scale=4),
             Property("Updated", "Edm.DateTimeOffset", False),
         ],
     },
@@ -187,7 +187,7 @@ _DEFINED_TYPES: dict[tuple[str, str], dict[str, Any]] = {
             Property("ApplicationId", "Edm.Int32", False),
             Property("Date", "Edm.DateTimeOffset", False),
             Property("OrderCount", "Edm.Int32", False),
-            Property("NetAmountEur", "Edm.Decimal", False),
+            Property("NetAmountEur", "Edm.Decimal", False, precision=18, scale=4),
             Property("Updated", "Edm.DateTimeOffset", False),
         ],
     },
@@ -204,8 +204,11 @@ _DEFINED_TYPES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 # Sets that answer 500 without the applicationId header (observed; switchable at run time).
+# Core/Applications is exempt: a client must be able to list the applications before it
+# knows an id to send (an assumption; a tenant that 500s here needs NORCE_APPLICATION_IDS).
 _HEADER_REQUIRED_NAMESPACES = {"Core", "Application"}
 _HEADER_REQUIRED_SETS = {("Products", "Products")}
+_HEADER_EXEMPT_SETS = {("Core", "Applications")}
 
 # Expand-only types observed to 404 as standalone sets.
 _EXPAND_ONLY_SET_NAMES = {("Orders", "OrderItems"), ("Products", "ProductCategories")}
@@ -331,7 +334,8 @@ def build_schema() -> Schema:
                     header_required=(
                         ns_name in _HEADER_REQUIRED_NAMESPACES
                         or (ns_name, entry_name) in _HEADER_REQUIRED_SETS
-                    ),
+                    )
+                    and (ns_name, entry_name) not in _HEADER_EXEMPT_SETS,
                 )
         # drop navigations whose target type is unknown in this namespace,
         # and those whose join columns are not properties on both sides

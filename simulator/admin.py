@@ -1,0 +1,157 @@
+"""Admin routes under ``/_sim/``: drive the simulator from outside while it serves.
+
+Mounted only when the app is built with ``admin=True`` (CLI ``--admin``). JSON in, JSON
+out; data-changing routes return the affected ids.
+
+=====================================  ===================================================
+``POST clock/advance``                 ``{"seconds": N}`` -> ``{"now": ...}``
+``POST orders``                        ``{"count": N, "application_id": 1}`` -> ids
+``POST orders/update``                 ``{"count": N}`` or ``{"ids": [...]}`` -> ids
+``POST customers/update``              same
+``POST orders/forget``                 same (GDPR flag, personal fields nulled)
+``POST customers/forget``              same
+``POST orders/delete``                 same (hard delete)
+``POST schema/add-property``           ``{"namespace", "type", "name", "edm_type", "default"}``
+``POST schema/remove-property``        ``{"namespace", "type", "name"}``
+``POST schema/change-type``            ``{"namespace", "type", "name", "edm_type"}``
+``POST faults``                        ``{"spec": "rate_limit=5,..."}`` (empty: no faults)
+``POST tokens/revoke``                 -> ``{"revoked": N}``
+``GET stats``                          requests by status and path, tokens, faults, rows
+=====================================  ===================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from simulator.faults import FaultConfig
+
+if TYPE_CHECKING:
+    from simulator.app import SimulatorApp
+
+Payload = dict[str, Any]
+Handler = Callable[[Payload], Payload]
+
+
+class AdminError(Exception):
+    """A bad admin request (answered 400)."""
+
+
+class AdminApi:
+    """Dispatches admin requests to the app's simulator, token service and faults."""
+
+    def __init__(self, app: SimulatorApp) -> None:
+        self.app = app
+        sim = app.sim
+        self._post: dict[str, Handler] = {
+            "clock/advance": lambda b: {"now": sim.advance(_num(b, "seconds")).isoformat()},
+            "orders": lambda b: {
+                "ids": sim.create_orders(int(_num(b, "count")), b.get("application_id"))
+            },
+            "orders/update": _by_ids(sim.update_orders),
+            "customers/update": _by_ids(sim.update_customers),
+            "orders/forget": _by_ids(sim.forget_orders),
+            "customers/forget": _by_ids(sim.forget_customers),
+            "orders/delete": _by_ids(sim.delete_orders),
+            "schema/add-property": self._add_property,
+            "schema/remove-property": self._remove_property,
+            "schema/change-type": self._change_type,
+            "faults": self._faults,
+            "tokens/revoke": lambda b: {"revoked": app.tokens.revoke_all()},
+        }
+        self._get: dict[str, Callable[[], Payload]] = {"stats": self.stats}
+
+    def handle(self, method: str, path: str, body: bytes) -> tuple[int, Payload]:
+        """Answer one admin request.
+
+        Args:
+            method: HTTP method.
+            path: the route below ``/_sim/``, e.g. ``"orders/update"``.
+            body: the JSON request body (may be empty).
+
+        Returns:
+            ``(status, payload)``: 200, or 400/404/405 with ``{"error": ...}``.
+        """
+        route = path.strip("/")
+        if route not in self._post and route not in self._get:
+            return 404, {"error": f"no admin route {route!r}"}
+        if method == "GET" and route in self._get:
+            return 200, self._get[route]()
+        if method != "POST" or route not in self._post:
+            return 405, {"error": f"{method} is not allowed on {route!r}"}
+        try:
+            payload = orjson.loads(body) if body.strip() else {}
+            if not isinstance(payload, dict):
+                raise AdminError("the body must be a JSON object")
+            return 200, self._post[route](payload)
+        except orjson.JSONDecodeError as exc:
+            return 400, {"error": f"invalid JSON: {exc}"}
+        except (AdminError, KeyError, ValueError, TypeError) as exc:
+            return 400, {"error": str(exc) or type(exc).__name__}
+
+    def stats(self) -> Payload:
+        """Requests by status and path, tokens issued, injected faults, rows per type."""
+        app = self.app
+        return {
+            "requests": app.state.snapshot(),
+            "tokens_issued": app.tokens.issued,
+            "faults": app.faults.config.to_spec(),
+            "faults_injected": dict(app.faults.injected.counts),
+            "store_version": app.sim.store.version,
+            "rows": app.sim.stats(),
+        }
+
+    def _add_property(self, body: Payload) -> Payload:
+        self.app.sim.add_property(
+            _str(body, "namespace"),
+            _str(body, "type"),
+            _str(body, "name"),
+            body.get("edm_type", "Edm.String"),
+            body.get("default"),
+        )
+        return {"schema_version": self.app.sim.schema.version}
+
+    def _remove_property(self, body: Payload) -> Payload:
+        self.app.sim.remove_property(
+            _str(body, "namespace"), _str(body, "type"), _str(body, "name")
+        )
+        return {"schema_version": self.app.sim.schema.version}
+
+    def _change_type(self, body: Payload) -> Payload:
+        self.app.sim.change_type(
+            _str(body, "namespace"), _str(body, "type"), _str(body, "name"), _str(body, "edm_type")
+        )
+        return {"schema_version": self.app.sim.schema.version}
+
+    def _faults(self, body: Payload) -> Payload:
+        config = FaultConfig.parse(body.get("spec") or "")
+        self.app.set_faults(config)
+        return {"faults": config.to_spec()}
+
+
+def _by_ids(method: Callable[..., list[int]]) -> Handler:
+    def handler(body: Payload) -> Payload:
+        ids = body.get("ids")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+            raise AdminError("'ids' must be a list of integers")
+        count = int(body.get("count", 0))
+        return {"ids": method(n=count, ids=ids)}
+
+    return handler
+
+
+def _num(body: Payload, name: str) -> float:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AdminError(f"'{name}' must be a number")
+    return float(value)
+
+
+def _str(body: Payload, name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise AdminError(f"'{name}' must be a non-empty string")
+    return value

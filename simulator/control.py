@@ -1,0 +1,251 @@
+"""The simulator's control surface: build a tenant, then change it like a live one.
+
+:class:`Simulator` owns the schema, the store and the clock. Tests, the admin routes and
+the demo call its methods to create, update, forget and delete data and to drift the
+schema between loader runs; every method takes the store lock, keeps the data's
+invariants, bumps :attr:`Store.version` and returns the affected ids.
+
+Selection without explicit ids is random but deterministic: the same seed and the same
+sequence of calls give the same ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from simulator.clock import Clock
+from simulator.generate import activity, changes
+from simulator.generate.world import World, build_world, install
+from simulator.schema import DEFAULT_DECIMAL, Property, Schema, build_schema
+from simulator.store import Store, TypeRef, polars_dtype
+
+DEFAULT_ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+"""End of the generated two-year history (fixed so data is reproducible)."""
+
+Change = Callable[[changes.Getter, np.ndarray], tuple[changes.Frames, np.ndarray]]
+
+
+class Simulator:
+    """A simulated Norce tenant: schema, data and clock, plus ways to change them.
+
+    Attributes:
+        schema: The live schema (what ``$metadata`` shows).
+        store: The data.
+        clock: The simulated clock (real UTC now + offset).
+        seed: Seed of the generated data.
+        scale: Size factor (1.0 = 60k orders, 20k customers, 5k products).
+    """
+
+    def __init__(self, store: Store, world: World) -> None:
+        self.store = store
+        self.schema: Schema = store.schema
+        self.clock: Clock = store.clock
+        self.seed = world.seed
+        self.scale = world.scale
+        self.anchor = world.anchor
+        self._world = world
+
+    @classmethod
+    def create(
+        cls, seed: int = 42, scale: float = 1.0, anchor: datetime | None = None
+    ) -> Simulator:
+        """Generate a tenant.
+
+        Args:
+            seed: Seed for every random choice; same seed, scale and anchor give
+                identical frames.
+            scale: Multiplies customers, products and orders (lookups are fixed).
+            anchor: End of the two-year order history (default 2026-11-01T00:00:00Z). The
+                clock starts at real now regardless.
+
+        Raises:
+            ValueError: If ``scale`` is not positive or ``anchor`` is naive.
+        """
+        anchor = anchor or DEFAULT_ANCHOR
+        if anchor.tzinfo is None:
+            raise ValueError("anchor must be timezone-aware (UTC)")
+        frames, world = build_world(seed, scale, anchor.astimezone(UTC))
+        store = Store(build_schema(), Clock())
+        install(store, frames)
+        return cls(store, world)
+
+    # -- time -------------------------------------------------------------------------
+    def advance(self, seconds: float) -> datetime:
+        """Move the simulated clock forward; returns the new now."""
+        return self.clock.advance(seconds)
+
+    # -- data changes -----------------------------------------------------------------
+    def create_orders(self, n: int, application_id: int | None = None) -> list[int]:
+        """Place ``n`` orders now (status 2, ``Updated`` null) with lines and snapshots.
+
+        Args:
+            n: How many.
+            application_id: Shop for all of them; default: shops by their share.
+
+        Raises:
+            ValueError: If ``application_id`` is not a known application.
+        """
+        with self.store.lock:
+            frames, ids = activity.create_orders(
+                self._world, self.store.base, n, application_id, self.clock.now()
+            )
+            self._commit(frames)
+        return [int(i) for i in ids]
+
+    def update_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """Move orders on (2 -> 4, 4 -> 5 with a returned unit) and set ``Updated`` = now.
+
+        Args:
+            n: How many orders when ``ids`` is not given: in-flight ones first, then
+                random others.
+            ids: Exactly these orders (unknown ids are skipped).
+        """
+        with self.store.lock:
+            now = self.clock.now()
+            targets = self._pick_orders(n, ids)
+            frames, found = changes.update_orders(self.store.base, targets, now)
+            self._commit(frames)
+        return [int(i) for i in found]
+
+    def update_customers(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """Edit customers (phone, sometimes last name) and set ``Updated`` = now."""
+        with self.store.lock:
+            targets = self._pick(changes.CUSTOMER, n, ids)
+            frames, found = activity.update_customers(
+                self._world, self.store.base, targets, self.clock.now()
+            )
+            self._commit(frames)
+        return [int(i) for i in found]
+
+    def forget_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """GDPR-erase orders: flag ``IsForgotten``, null personal fields, keep ``Updated``."""
+        return self._apply(changes.forget_orders, changes.ORDER, n, ids)
+
+    def forget_customers(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """GDPR-erase customers, their addresses and all their orders (``Updated`` kept)."""
+        return self._apply(changes.forget_customers, changes.CUSTOMER, n, ids)
+
+    def delete_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """Hard-delete orders with their lines, infos and snapshots (no trace left)."""
+        return self._apply(changes.delete_orders, changes.ORDER, n, ids, only_live=False)
+
+    # -- schema drift -----------------------------------------------------------------
+    def add_property(
+        self,
+        namespace: str,
+        type_name: str,
+        name: str,
+        edm_type: str = "Edm.String",
+        default: object = None,
+    ) -> None:
+        """Declare a new (nullable) property; every row shows ``default`` for it.
+
+        Raises:
+            KeyError: If the type is unknown.
+            ValueError: If the type already has the property, or ``default`` does not fit
+                ``edm_type``.
+        """
+        prop = _with_facets(name, edm_type)
+        if default is not None:
+            try:
+                pl.select(pl.lit(default, dtype=polars_dtype(prop)))
+            except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+                raise ValueError(f"default {default!r} does not fit {edm_type}") from exc
+        with self.store.lock:
+            self.schema.add_property(namespace, type_name, prop)
+            if default is not None:
+                self.store.set_default(namespace, type_name, name, default)
+
+    def remove_property(self, namespace: str, type_name: str, name: str) -> None:
+        """Stop declaring and serving a property (its data is kept out of sight).
+
+        Raises:
+            KeyError: If the type or property is unknown.
+            ValueError: If the property is part of the key.
+        """
+        with self.store.lock:
+            self.schema.entity_type(namespace, type_name).prop(name)
+            self.schema.remove_property(namespace, type_name, name)
+
+    def change_type(self, namespace: str, type_name: str, name: str, edm_type: str) -> None:
+        """Change a property's ``Edm`` type; values are converted (null where impossible).
+
+        Raises:
+            KeyError: If the type or property is unknown.
+        """
+        with self.store.lock:
+            entity_type = self.schema.entity_type(namespace, type_name)
+            if entity_type.prop(name).edm_type == edm_type:
+                return
+            self.schema.change_type(namespace, type_name, name, edm_type)
+            # Facets belong to the type: decimals need precision/scale, others none.
+            fixed = _with_facets(name, edm_type, entity_type.prop(name).nullable)
+            entity_type.properties = [
+                fixed if p.name == name else p for p in entity_type.properties
+            ]
+
+    # -- reading ----------------------------------------------------------------------
+    def truth(self, namespace: str, set_name: str) -> pl.DataFrame:
+        """Every current row of an entity set (the frame of its entity type).
+
+        Raises:
+            KeyError: If the namespace or set is unknown.
+        """
+        return self.store.frame(namespace, self.schema.entity_set(namespace, set_name).entity_type)
+
+    def stats(self) -> dict[str, int]:
+        """Rows per non-empty type, keyed ``"Namespace.Type"`` (derived types included)."""
+        return self.store.row_counts()
+
+    # -- internals --------------------------------------------------------------------
+    def _commit(self, frames: changes.Frames) -> None:
+        for (namespace, type_name), df in frames.items():
+            self.store.set_frame(namespace, type_name, df)
+
+    def _apply(
+        self, change: Change, ref: TypeRef, n: int, ids: list[int] | None, only_live: bool = True
+    ) -> list[int]:
+        with self.store.lock:
+            targets = self._pick(ref, n, ids, only_live=only_live)
+            frames, found = change(self.store.base, targets)
+            self._commit(frames)
+        return [int(i) for i in found]
+
+    def _pick(
+        self, ref: TypeRef, n: int, ids: list[int] | None, only_live: bool = True
+    ) -> np.ndarray:
+        """``ids`` if given, else ``n`` random ids of rows not yet forgotten."""
+        if ids is not None:
+            return np.asarray(ids, dtype=np.int64)
+        df = self.store.base(*ref)
+        if only_live:
+            df = df.filter(~pl.col("IsForgotten"))
+        pool = df["Id"].to_numpy()
+        if n <= 0 or pool.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(self._world.rng.choice(pool, min(n, pool.size), replace=False))
+
+    def _pick_orders(self, n: int, ids: list[int] | None) -> np.ndarray:
+        """Like :meth:`_pick`, but in-flight orders first: a shop moves those on first."""
+        if ids is not None or n <= 0:
+            return self._pick(changes.ORDER, n, ids)
+        live = self.store.base(*changes.ORDER).filter(~pl.col("IsForgotten"))
+        in_flight = live.filter(pl.col("StatusId") == 2)["Id"].to_numpy()
+        rest = live.filter(pl.col("StatusId") != 2)["Id"].to_numpy()
+        rng = self._world.rng
+        first = rng.choice(in_flight, min(n, in_flight.size), replace=False)
+        more = rng.choice(rest, min(n - first.size, rest.size), replace=False)
+        return np.sort(np.concatenate([first, more]).astype(np.int64))
+
+
+def _with_facets(name: str, edm_type: str, nullable: bool = True) -> Property:
+    """A property with the facets its type needs (decimals get the default precision)."""
+    prop = Property(name, edm_type, nullable)
+    if edm_type == "Edm.Decimal":
+        prop = replace(prop, precision=DEFAULT_DECIMAL[0], scale=DEFAULT_DECIMAL[1])
+    return prop

@@ -1,0 +1,40 @@
+"""The one exception the OData engine raises, rendered as an OData error response."""
+
+from __future__ import annotations
+
+import orjson
+
+
+class ODataError(Exception):
+    """A request the service answers with an OData error body.
+
+    Attributes:
+        status: HTTP status code (400, 404, 405, 500, ...).
+        code: short machine-readable code, e.g. ``"BadRequest"``.
+        message: what was wrong, for a person.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> bytes:
+        """The JSON error body: ``{"error": {"code": ..., "message": ...}}``."""
+        return error_body(self.code, self.message)
+
+
+def bad_request(message: str) -> ODataError:
+    """A 400 for a malformed or unsupported query."""
+    return ODataError(400, "BadRequest", message)
+
+
+def not_found(message: str) -> ODataError:
+    """A 404 for an unknown namespace, entity set or key."""
+    return ODataError(404, "NotFound", message)
+
+
+def error_body(code: str, message: str) -> bytes:
+    """Encode an OData v4 JSON error body."""
+    return orjson.dumps({"error": {"code": code, "message": message}})
