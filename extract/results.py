@@ -63,13 +63,15 @@ class RunSummary:
     schema_changes: int = 0
     token_requests: int = 0
     purged: dict[str, int] = field(default_factory=dict)
+    budget_spent: bool = False
+    """The run's request budget ran out (before or during the partitions)."""
 
     @property
     def status(self) -> str:
         states = {p.status for p in self.partitions}
         if "failed" in states:
             return "partial" if states - {"failed", "skipped"} else "failed"
-        if "budget" in states:
+        if "budget" in states or self.budget_spent:
             return "budget"
         return "ok"
 

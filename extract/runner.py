@@ -292,6 +292,7 @@ class Extractor:
             self._run_partition(partition, result)
         except BudgetExhausted:
             result.status = "budget"
+            self.summary.budget_spent = True
         except ExtractError as exc:
             result.status = "failed"
             result.error = str(exc)
@@ -316,9 +317,9 @@ class Extractor:
     def _start_state(self, partition: Partition) -> PartitionState:
         spec = partition.plan.spec
         now = datetime.now(UTC)
-        existing = {
-            (s.application_id, s.part): s for s in self.warehouse.states(spec.path)
-        }.get((partition.application_id, partition.part))
+        existing = {(s.application_id, s.part): s for s in self.warehouse.states(spec.path)}.get(
+            (partition.application_id, partition.part)
+        )
         if (
             existing is not None
             and existing.in_progress
@@ -334,7 +335,12 @@ class Extractor:
         since: datetime | None = None
         pending_mode: str = "full"
         resync = spec.path in self.resync
-        if spec.mode == "incremental" and self.mode == "incremental" and base.watermark and not resync:
+        if (
+            spec.mode == "incremental"
+            and self.mode == "incremental"
+            and base.watermark
+            and not resync
+        ):
             since = base.watermark - self.settings.extract.lookback
             pending_mode = "incremental"
         elif spec.mode == "incremental" and self.mode == "backfill":
@@ -691,7 +697,12 @@ def run_extract(
         progress=progress,
         command=command,
     ) as ex:
-        partitions = ex.prepare(entities, applications)
+        try:
+            partitions = ex.prepare(entities, applications)
+        except BudgetExhausted:
+            ex.summary.budget_spent = True
+            ex.summary.warnings.append("request budget spent while planning; nothing extracted")
+            partitions = []
         workers = max_workers or max(1, min(len(partitions), settings.throttle.max_inflight))
         # big partitions first, so the long poles start early
         partitions.sort(key=lambda p: (p.plan.spec.mode != "incremental", p.entity))

@@ -56,10 +56,10 @@ def test_load_under_faults_matches_source_except_quarantined_poison(tmp_path: Pa
         hi = int(before.strip("[]")) if before else 2**62
         assert lo < poison < hi
         assert "500" in error
-        compared = sum(
-            compare_table(con, sim, t, exclude={"orders": {poison}}) for t in CHECKED
-        )
+        compared = sum(compare_table(con, sim, t, exclude={"orders": {poison}}) for t in CHECKED)
         assert compared > 3000
-        assert con.execute("select count(*) from raw.orders where Id = ?", [poison]).fetchall() == [(0,)]
+        assert con.execute("select count(*) from raw.orders where Id = ?", [poison]).fetchall() == [
+            (0,)
+        ]
     finally:
         con.close()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from simulator.control import Simulator
 
 from extract.config import Settings, load_settings
 from extract.runner import RunSummary, run_extract
+from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.truth import CHECKED, SALT, compare_table
 
@@ -33,10 +33,12 @@ def settings_for(
     return load_settings(env=env, overrides=overrides)
 
 
-def compare_all(settings: Settings, sim: Simulator) -> int:
+def compare_all(settings: Settings, sim: Simulator, tables: tuple[str, ...] | None = None) -> int:
     con = duckdb.connect(str(settings.warehouse.work_database), read_only=True)
     try:
-        return sum(compare_table(con, sim, t) for t in CHECKED)
+        return sum(
+            compare_table(con, sim, t) for t in CHECKED if tables is None or t.table in tables
+        )
     finally:
         con.close()
 
