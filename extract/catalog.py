@@ -23,7 +23,8 @@ Mode = Literal["incremental", "full"]
 """``incremental``: cursor-filtered after the first load. ``full``: small lookup, reloaded."""
 
 Paging = Literal["keyset", "nextlink", "skip"]
-"""``keyset``: ``$filter=Key gt last&$orderby=Key`` (single-column keys; safe at any depth).
+"""``keyset``: ``$filter=Key gt last&$orderby=Key`` (composite keys expand to the usual
+lexicographic ``or`` chain); safe at any depth, and the only strategy the catalog uses.
 ``nextlink``: follow ``@odata.nextLink`` (composite keys). ``skip``: ``$skip`` offsets."""
 
 PiiAction = Literal["hash", "drop", "keep"]
@@ -117,9 +118,7 @@ _DELIVERY_ADDRESS_PII: dict[str, PiiKind] = {
 
 def lookup(namespace: str, entity_set: str, table: str, key: tuple[str, ...]) -> EntitySpec:
     """A small set reloaded in full on every run."""
-    return EntitySpec(
-        namespace, entity_set, table, key=key, mode="full", cursor=(), paging="nextlink"
-    )
+    return EntitySpec(namespace, entity_set, table, key=key, mode="full", cursor=())
 
 
 CATALOG: tuple[EntitySpec, ...] = (
@@ -187,14 +186,12 @@ CATALOG: tuple[EntitySpec, ...] = (
         "ProductSkuPriceLists",
         "product_sku_price_lists",
         key=("PartNo", "PriceListId", "QtyBreak"),
-        paging="nextlink",
     ),
     EntitySpec(
         "Products",
         "SupplierProductSkus",
         "supplier_product_skus",
         key=("PartNo", "SupplierId"),
-        paging="nextlink",
     ),
     # ---------------------------------------------------------------- Customers
     EntitySpec(
@@ -232,7 +229,6 @@ CATALOG: tuple[EntitySpec, ...] = (
         "CustomerCompanies",
         "customer_companies",
         key=("CustomerId", "CompanyId"),
-        paging="nextlink",
     ),
     # ---------------------------------------------------------------- Reporting
     lookup(

@@ -156,7 +156,8 @@ def iter_pages(
     Args:
         client: The Query API client (retries single requests).
         query: Path, key, options and page size.
-        strategy: ``keyset`` (``Key gt last``; single-column keys), ``nextlink`` (follow
+        strategy: ``keyset`` (``Key gt last``; composite keys compare lexicographically),
+            ``nextlink`` (follow
             ``@odata.nextLink`` verbatim), ``skip`` (``$skip`` offsets).
         start_after: Resume strictly after this key (any strategy; a lexicographic filter
             for composite keys).
@@ -167,7 +168,7 @@ def iter_pages(
 
     Raises:
         DataContractError: The key does not advance, a nextLink repeats, rows lack a key,
-            or keyset paging was asked for a composite key.
+            or numeric keys come back out of order.
         RetryableError: 429/network failures that outlasted retries; 5xx/bad bodies at
             more than :data:`MAX_CONSECUTIVE_BAD` records in a row (one, before any page
             succeeded).
@@ -175,12 +176,6 @@ def iter_pages(
     """
     if strategy not in ("keyset", "nextlink", "skip"):
         raise ValueError(f"unknown paging strategy {strategy!r}")
-    if strategy == "keyset" and len(query.key) != 1:
-        raise DataContractError(
-            f"keyset paging needs a single-column key, not {', '.join(query.key)}",
-            entity=entity,
-            hint="use nextlink paging for composite keys (extract/catalog.py)",
-        )
     if query.top < 1:
         raise ValueError("PageQuery.top must be >= 1")
     pager = _Pager(client, query, strategy, start_after, application_id, entity, stats, decode)
@@ -443,6 +438,10 @@ class _Pager(Generic[P]):
 
 
 def _not_after(key: tuple[object, ...], after: tuple[object, ...]) -> bool:
+    # Strings are ordered by the tenant's collation (SQL Server's is case-insensitive), not
+    # by Python's code points: only numbers, dates and the like can be judged here.
+    if any(isinstance(v, str) for v in (*key, *after)):
+        return False
     try:
         return bool(key <= after)
     except TypeError:

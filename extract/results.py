@@ -63,6 +63,8 @@ class RunSummary:
     schema_changes: int = 0
     token_requests: int = 0
     purged: dict[str, int] = field(default_factory=dict)
+    overhead: RequestStats = field(default_factory=RequestStats)
+    """Requests outside partitions: $metadata, applications, key bounds, sweeps."""
     budget_spent: bool = False
     """The run's request budget ran out (before or during the partitions)."""
 
@@ -83,6 +85,7 @@ class RunSummary:
         return codes[0] if len(set(codes)) == 1 else 10
 
     def total(self, attr: str) -> int:
+        """Sum of a figure over the run; request counters include the planning overhead."""
         if attr in (
             "requests",
             "retries",
@@ -92,7 +95,8 @@ class RunSummary:
             "bad_payloads",
             "bytes",
         ):
-            return sum(int(getattr(p.stats, attr)) for p in self.partitions)
+            in_partitions = sum(int(getattr(p.stats, attr)) for p in self.partitions)
+            return in_partitions + int(getattr(self.overhead, attr))
         return sum(int(getattr(p, attr)) for p in self.partitions)
 
     @property

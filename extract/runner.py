@@ -41,8 +41,7 @@ from extract.privacy import PrivacyPolicy
 from extract.reconcile import EntityPlan, reconcile
 from extract.records import DecodedPage, KeyDecoder, PageDecoder
 from extract.results import PartitionResult, ProgressEvent, RunSummary
-from extract.state import PartitionState, delete_state, read_states, write_state
-from extract.stats import RequestStats
+from extract.state import PartitionState, delete_state, write_state
 from extract.types import arrow_type
 from extract.warehouse import Warehouse, iter_batches
 
@@ -140,7 +139,11 @@ class Extractor:
         partitions: list[Partition] = []
         for spec in specs:
             if spec.namespace not in services:
-                raw = self.client.metadata(spec.namespace, application_id=self._header_app())
+                raw = self.client.metadata(
+                    spec.namespace,
+                    application_id=self._header_app(),
+                    stats=self.summary.overhead,
+                )
                 services[spec.namespace] = parse_edmx(raw)
             service = services[spec.namespace]
             if spec.entity_set not in service.sets:
@@ -178,7 +181,7 @@ class Extractor:
                 {"$select": "Id", "$orderby": "Id"},
                 application_id=configured[0] if configured else None,
                 entity="Core/Applications",
-                stats=RequestStats(),
+                stats=self.summary.overhead,
                 parse=KeyDecoder(("Id",), (pa.int32(),)),
             )
         except ServerError as exc:
@@ -264,7 +267,7 @@ class Extractor:
                 params,
                 application_id=header,
                 entity=plan.spec.path,
-                stats=RequestStats(),
+                stats=self.summary.overhead,
                 parse=KeyDecoder((key,), (arrow_type(prop),)),
             )
             values = fetched.value.tables["keys"].column(key).to_pylist()
@@ -365,7 +368,7 @@ class Extractor:
         result.watermark_before = state.watermark
         resumed = state.last_key is not None
         flt = build_filter(partition, state, backfill_since=self.since)
-        keyset = spec.paging == "keyset" and len(spec.key) == 1
+        keyset = spec.paging == "keyset"
         query = PageQuery(
             path=spec.path,
             key=spec.key,
@@ -383,7 +386,7 @@ class Extractor:
         pages: Iterator[PageResult[DecodedPage] | Quarantined] = iter_pages(
             self.client,
             query,
-            strategy="keyset" if keyset else spec.paging if spec.paging != "keyset" else "nextlink",
+            strategy=spec.paging,
             start_after=state.last_key if keyset else None,
             application_id=partition.header_application_id,
             entity=spec.path,
@@ -603,11 +606,11 @@ class Extractor:
         decoder = KeyDecoder(spec.key, tuple(types))
         query = PageQuery(path=spec.path, key=spec.key, filter=flt, select=",".join(spec.key))
         parts: list[pa.Table] = []
-        stats = RequestStats()
+        stats = self.summary.overhead
         for item in iter_pages(
             self.client,
             query,
-            strategy="keyset" if len(spec.key) == 1 else "nextlink",
+            strategy="keyset",
             application_id=app or self._header_app(),
             entity=spec.path,
             stats=stats,

@@ -2,9 +2,11 @@
 
 A :class:`Throttle` combines a rate limit (GCRA, the token bucket written as "theoretical
 arrival time") with a cap on requests in flight. On a 429 every thread pauses until the
-``Retry-After`` moment and the rate halves (down to ``min_rps``); successes raise it again
-by a tenth of ``max_rps`` per ``recover_every`` successes, never above ``max_rps``
-(additive increase, multiplicative decrease). Clock and sleep are injectable so tests run
+``Retry-After`` moment and the rate halves (down to ``min_rps``) -- at most once per
+:data:`DECREASE_WINDOW_S`, so a burst of 429s, or a tenant that answers a steady share of
+requests with 429 whatever the rate, does not grind the rate down to the floor; successes
+raise it again by a tenth of ``max_rps`` per ``recover_every`` successes, never above
+``max_rps`` (additive increase, multiplicative decrease). Clock and sleep are injectable so tests run
 on simulated time.
 """
 
@@ -22,8 +24,10 @@ __all__ = ["Throttle", "ThrottleRegistry", "default_registry"]
 
 DECREASE_FACTOR = 0.5
 """Rate multiplier applied on a 429."""
-RECOVER_EVERY = 20
+RECOVER_EVERY = 10
 """Successes needed for one recovery step."""
+DECREASE_WINDOW_S = 5.0
+"""Shortest time between two rate decreases: one congestion signal per window."""
 RECOVER_STEP = 0.1
 """Fraction of ``max_rps`` added per recovery step."""
 
@@ -154,12 +158,14 @@ class Throttle:
         with self._lock:
             now = self._clock()
             self.penalties += 1
-            self._successes = 0
             pause = retry_after if retry_after is not None else 1.0 / self._rate
             self._paused_until = max(self._paused_until, now + pause)
             if now >= self._no_decrease_until:
+                self._successes = 0
                 self._rate = max(self.min_rps, self._rate * DECREASE_FACTOR)
-                self._no_decrease_until = max(self._paused_until, now + 1.0 / self._rate)
+                self._no_decrease_until = max(
+                    self._paused_until, now + max(DECREASE_WINDOW_S, 1.0 / self._rate)
+                )
 
     def reward(self) -> None:
         """Count a success; every ``recover_every`` successes the rate grows back a step."""

@@ -11,6 +11,7 @@ Keys (all optional):
 ``rate_limit=<rps>``   429 with ``Retry-After`` once more than ``rps`` requests arrived in
                        the last second (sliding window; rejected requests do not count)
 ``error_rate=<p>``     a random 500, 502, 503 or 504 (gateway ones with an HTML body)
+``throttle_rate=<p>``  a random 429 with ``Retry-After: 1`` (a busy tenant), at any rate
 ``deep_skip=<N>``      500 for ``$skip`` > N on the sets in ``deep_skip_sets``
 ``deep_skip_sets=``    ``Ns/Set`` list, default ``Products/Products``
 ``latency=<ms>``       added to every Query response, plus ``latency_jitter=<ms>`` at most
@@ -47,7 +48,14 @@ GATEWAY_STATUSES = (500, 502, 503, 504)
 REPORTING_SETS = frozenset({"Core/KpiOrders"})
 """Sets that answer 500 under ``reporting_500`` besides the whole Reporting namespace."""
 
-_RATES = ("error_rate", "spike_rate", "truncate_rate", "invalid_json_rate", "reset_rate")
+_RATES = (
+    "error_rate",
+    "throttle_rate",
+    "spike_rate",
+    "truncate_rate",
+    "invalid_json_rate",
+    "reset_rate",
+)
 _ALIASES = {"latency": "latency_ms", "latency_jitter": "latency_jitter_ms"}
 _LIST_KEYS = ("deep_skip_sets", "poison")
 
@@ -69,6 +77,8 @@ class FaultConfig:
 
     rate_limit: float | None = None
     """Requests per second over a sliding 1 s window; beyond it 429 + ``Retry-After``."""
+    throttle_rate: float = 0.0
+    """Probability of a 429 + ``Retry-After: 1`` whatever the request rate (a busy tenant)."""
     error_rate: float = 0.0
     """Probability of a random 500/502/503/504."""
     deep_skip: int | None = None
@@ -213,6 +223,7 @@ class FaultCounts:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str) -> None:
+        """Count one injected fault of ``kind``."""
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
 
@@ -257,6 +268,11 @@ class FaultInjector:
 
     def retry_after(self) -> int | None:
         """Seconds to wait if this request is over the rate limit, else None (and count it)."""
+        if self.config.throttle_rate > 0:
+            with self._lock:
+                if self._chance(self.config.throttle_rate):
+                    self.injected.add("throttle")
+                    return 1
         limit = self.config.rate_limit
         if limit is None:
             return None

@@ -59,6 +59,14 @@ CHECKED: tuple[TableTruth, ...] = (
         parent=("products", "Id", "ProductId"),
     ),
     TableTruth("product_skus", "Products", "ProductSku", ("PartNo",)),
+    # composite keys: keyset paging with the lexicographic or-chain, over several pages
+    TableTruth(
+        "product_sku_price_lists",
+        "Products",
+        "ProductSkuPricelist",
+        ("PartNo", "PriceListId", "QtyBreak"),
+    ),
+    TableTruth("customer_companies", "Customers", "CustomerCompany", ("CustomerId", "CompanyId")),
     TableTruth("customers", "Customers", "Customer", ("Id",), forgotten="IsForgotten"),
     TableTruth(
         "customer_addresses",

@@ -111,11 +111,6 @@ def test_count_only_on_first_request(tenant, make_client):
     assert [p.get("$count") for p in endpoint.seen] == ["true", None, None]
 
 
-def test_keyset_needs_single_column_key(make_client):
-    with pytest.raises(DataContractError, match="single-column key"):
-        pages(make_client(), PageQuery(path=PATH, key=("A", "B")))
-
-
 def test_key_that_does_not_advance_raises(tenant, make_client):
     serve(tenant, ids=list(range(1, 1235)), ignore_filter=True)
     with pytest.raises(DataContractError, match="does not advance"):

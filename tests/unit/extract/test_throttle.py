@@ -97,12 +97,15 @@ def test_penalize_halves_rate_once_per_window_with_floor(clock):
     throttle.penalize(2.0)  # same overload seen by another thread: no second cut
     assert throttle.current_rps == 4.0
     clock.advance(2.5)
+    throttle.penalize(None)  # still inside the decrease window: pause, no cut
+    assert throttle.current_rps == 4.0
+    clock.advance(3)
     throttle.penalize(None)
     assert throttle.current_rps == 2.0
     clock.advance(10)
     throttle.penalize(None)
     assert throttle.current_rps == 1.5  # floor
-    assert throttle.penalties == 4
+    assert throttle.penalties == 5
 
 
 def test_reward_recovers_gradually_never_above_max(clock):
@@ -161,3 +164,16 @@ def test_registry_one_limiter_per_host():
     assert len({id(a), id(c), id(d), id(e)}) == 4
     registry.clear()
     assert registry.for_url("https://acme.test", limits) is not a
+
+
+def test_a_steady_share_of_429s_does_not_grind_the_rate_to_the_floor(clock):
+    # a busy tenant answering one request in five with 429 whatever the rate
+    throttle = Throttle(20.0, 4, min_rps=0.2, clock=clock, sleep=clock.sleep)
+    for i in range(1, 1001):
+        clock.advance(1.0 / throttle.current_rps)
+        if i % 5 == 0:
+            throttle.penalize(1.0)
+        else:
+            throttle.reward()
+    assert throttle.current_rps >= 10.0
+    assert throttle.penalties == 200

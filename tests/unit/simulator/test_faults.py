@@ -269,3 +269,13 @@ def test_latency_is_added(make_client):
     started = time.perf_counter()
     client.get(f"{Q}/Core/$metadata")
     assert time.perf_counter() - started < 0.3
+
+
+def test_throttle_rate_answers_429_at_about_its_rate() -> None:
+    from simulator.faults import FaultConfig, FaultInjector
+
+    injector = FaultInjector(FaultConfig.parse("throttle_rate=0.2,seed=4"))
+    waits = [injector.retry_after() for _ in range(2000)]
+    share = sum(w is not None for w in waits) / len(waits)
+    assert 0.17 < share < 0.23
+    assert {w for w in waits if w is not None} == {1}
