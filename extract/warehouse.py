@@ -98,6 +98,9 @@ class Warehouse:
             _x(self.con, "BEGIN TRANSACTION")
             try:
                 yield self.con
+            except duckdb.Error as exc:
+                _x(self.con, "ROLLBACK")
+                raise _io_error(exc, self.path) from exc
             except BaseException:
                 _x(self.con, "ROLLBACK")
                 raise
@@ -277,8 +280,6 @@ class Warehouse:
                     f"select {cols}, ?, ? from {qi(view)}",
                     [load_id, extracted_at],
                 )
-        except duckdb.Error as exc:
-            raise _io_error(exc, self.path) from exc
         finally:
             con.unregister(view)
         return int(data.num_rows)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from extract.catalog import ChildSpec, EntitySpec
-from extract.errors import DataContractError
+from extract.errors import DataContractError, WarehouseError
 from extract.metadata import parse_edmx
 from extract.privacy import PrivacyPolicy
 from extract.reconcile import reconcile
@@ -125,7 +125,7 @@ def test_batch_and_state_roll_back_together(wh: Warehouse) -> None:
     batch = decode(page([order(1, [(10, "1.00")])]))
     # a state row that violates meta.state's NOT NULL: the rows must not commit without it
     bad = PartitionState("Orders/Orders", None, "", "run-1", NOW)  # type: ignore[arg-type]
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(WarehouseError, match="NOT NULL"):
         wh.write_batch(plan, batch.tables, load_id="a", extracted_at=NOW, state=bad)
     assert wh.execute("select count(*) from raw.orders") == [(0,)]
     assert read_states(wh.con, "Orders/Orders") == []
