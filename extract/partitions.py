@@ -57,16 +57,16 @@ def window_filter(plan: EntityPlan, since: datetime) -> str | None:
     return clause
 
 
-def build_filter(
-    partition: Partition, state: PartitionState, *, backfill_since: datetime | None
-) -> str | None:
+def build_filter(partition: Partition, state: PartitionState) -> str | None:
     """The ``$filter`` of one pass of ``partition`` (``None`` when it reads everything)."""
     plan = partition.plan
     clauses: list[str] = []
     if partition.application_id and plan.application_filter:
         clauses.append(f"ApplicationId eq {odata_literal(partition.application_id)}")
-    if state.pending_mode == "backfill" and backfill_since is not None and plan.backfill_field:
-        clauses.append(f"{plan.backfill_field} ge {odata_literal(backfill_since)}")
+    if state.pending_mode == "backfill":
+        # a backfill reads by business date from pending_since (kept in state for resumes)
+        if state.pending_since is not None and plan.backfill_field:
+            clauses.append(f"{plan.backfill_field} ge {odata_literal(state.pending_since)}")
     elif state.pending_since is not None:
         window = window_filter(plan, state.pending_since)
         if window:

@@ -236,7 +236,7 @@ class Extractor:
                     ranges = split_range(bounds[0], bounds[1], spec.key_ranges)
                     if len(ranges) > 1:
                         n = len(ranges)
-                        out += [
+                        parts = [
                             Partition(
                                 plan,
                                 app,
@@ -247,9 +247,35 @@ class Extractor:
                             )
                             for i, (lo, hi) in enumerate(ranges)
                         ]
+                        self._register_split(parts)
+                        out += parts
                         continue
             out.append(Partition(plan, app, hdr))
         return out
+
+    def _register_split(self, parts: list[Partition]) -> None:
+        """Record every range of a split pass before any of them runs.
+
+        A run killed before some range commits its first batch must still know that range
+        exists, or the resumed pass would finish without it.
+        """
+        now = datetime.now(UTC)
+        with self.warehouse.transaction() as con:
+            for p in parts:
+                write_state(
+                    con,
+                    PartitionState(
+                        p.entity,
+                        p.application_id,
+                        p.part,
+                        self.run_id,
+                        now,
+                        pending_mode="backfill" if self.mode == "backfill" else "full",
+                        pending_since=self.since if self.mode == "backfill" else None,
+                        key_lo=p.key_lo,
+                        key_hi=p.key_hi,
+                    ),
+                )
 
     def _key_bounds(self, plan: EntityPlan, app: int, header: int | None) -> tuple[int, int] | None:
         key = plan.spec.key[0]
@@ -328,7 +354,7 @@ class Extractor:
             and existing.in_progress
             and (
                 (spec.mode != "full" and self.mode != "full" and spec.path not in self.resync)
-                or existing.pending_mode == "full"
+                or existing.pending_mode in ("full", "backfill")
             )
         ):
             return replace(existing, run_id=self.run_id, updated_at=now)
@@ -347,6 +373,7 @@ class Extractor:
             since = base.watermark - self.settings.extract.lookback
             pending_mode = "incremental"
         elif spec.mode == "incremental" and self.mode == "backfill":
+            since = self.since
             pending_mode = "backfill"
         return replace(
             base,
@@ -367,7 +394,7 @@ class Extractor:
         state = self._start_state(partition)
         result.watermark_before = state.watermark
         resumed = state.last_key is not None
-        flt = build_filter(partition, state, backfill_since=self.since)
+        flt = build_filter(partition, state)
         keyset = spec.paging == "keyset"
         query = PageQuery(
             path=spec.path,

@@ -28,7 +28,7 @@ META_DDL: tuple[str, ...] = (
         watermark timestamptz,             -- server time at the start of the last complete pass
         pending_since timestamptz,         -- lower bound of the pass under way (null = all rows)
         pending_until timestamptz,         -- start of the pass under way (next watermark)
-        pending_mode varchar,              -- incremental | full | backfill
+        pending_mode varchar,              -- incremental | full | backfill; null = idle
         last_key varchar,                  -- JSON list: key of the last committed row (keyset)
         key_lo varchar,                    -- JSON key-range bounds of a split pass
         key_hi varchar,
@@ -125,7 +125,8 @@ class PartitionState:
 
     @property
     def in_progress(self) -> bool:
-        return self.pending_until is not None
+        """A pass is under way (or planned and not finished)."""
+        return self.pending_mode is not None
 
     def advanced(
         self, last_key: tuple[Any, ...] | None, rows: int, *, at: datetime

@@ -67,7 +67,7 @@ def test_killed_full_load_resumes_to_the_clean_result(
             (0,)
         ]
         assert con.execute(
-            "select count(*) from meta.state where pending_until is not null"
+            "select count(*) from meta.state where pending_mode is not null"
         ).fetchall() == [(0,)]
     finally:
         con.close()

@@ -54,7 +54,7 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
     loaded = q(limited, "select count(*) from raw.orders")[0][0]
     assert 0 < loaded < app1
     pending = q(
-        limited, "select rows_in_pass, last_key from meta.state where pending_until is not null"
+        limited, "select rows_in_pass, last_key from meta.state where pending_mode is not null"
     )
     assert len(pending) == 1 and pending[0][0] > 0 and pending[0][1] is not None
 
@@ -62,7 +62,7 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
     assert rest.status == "ok"
     # forgotten orders are purged once the run gets to its sweep
     assert q(limited, "select count(*), count(distinct Id) from raw.orders") == [(kept, kept)]
-    assert q(limited, "select count(*) from meta.state where pending_until is not null") == [(0,)]
+    assert q(limited, "select count(*) from meta.state where pending_mode is not null") == [(0,)]
     # the resumed run read only what the first one had not committed
     assert rest.total("rows") == app1 - loaded
 
