@@ -20,6 +20,7 @@ from typing import Literal
 import httpx
 import pyarrow as pa
 
+from extract import sweeps
 from extract.catalog import select_specs
 from extract.client import QueryClient
 from extract.config import Settings
@@ -623,72 +624,31 @@ class Extractor:
                 for s in parts:
                     delete_state(con, plan.spec.path, app, s.part)
 
-    def _key_pages(self, plan: EntityPlan, flt: str | None, app: int) -> pa.Table:
-        spec = plan.spec
-        types = []
-        for k in spec.key:
-            prop = plan.entity_type.prop(k)
-            assert prop is not None
-            types.append(arrow_type(prop))
-        decoder = KeyDecoder(spec.key, tuple(types))
-        query = PageQuery(path=spec.path, key=spec.key, filter=flt, select=",".join(spec.key))
-        parts: list[pa.Table] = []
-        stats = self.summary.overhead
-        for item in iter_pages(
-            self.client,
-            query,
-            strategy="keyset",
-            application_id=app or self._header_app(),
-            entity=spec.path,
-            stats=stats,
-            decode=decoder,
-        ):
-            if isinstance(item, PageResult):
-                parts.append(item.page.tables["keys"])
-        return (
-            pa.concat_tables(parts)
-            if parts
-            else pa.table({k: pa.array([], type=t) for k, t in zip(spec.key, types, strict=True)})
-        )
+    def _apps_of(self, plan: EntityPlan) -> list[int]:
+        per_app = plan.spec.scope == "application" and plan.application_filter
+        return self.application_ids if per_app else [0]
 
     def _purge_forgotten(self, plan: EntityPlan) -> None:
-        spec = plan.spec
-        apps = (
-            self.application_ids if spec.scope == "application" and plan.application_filter else [0]
+        total = sweeps.purge_forgotten(
+            self.client,
+            self.warehouse,
+            plan,
+            self._apps_of(plan),
+            header_app=self._header_app(),
+            stats=self.summary.overhead,
+            run_id=self.run_id,
         )
-        total = 0
-        for app in apps:
-            clauses = [f"{plan.forgotten_field} eq true"]
-            if app and plan.application_filter:
-                clauses.append(f"ApplicationId eq {odata_literal(app)}")
-            keys = self._key_pages(plan, " and ".join(clauses), app)
-            total += self.warehouse.purge_keys(plan, keys)
-        self.summary.purged[spec.path] = total
-        if total:
-            self.warehouse.execute(
-                "insert into meta.purges values (?, ?, ?, 'IsForgotten', ?, now())",
-                [self.run_id, spec.path, spec.table, total],
-            )
-            log.info("%s: purged %d forgotten records", spec.path, total)
+        self.summary.purged[plan.spec.path] = total
 
     def _key_sweep(self, plan: EntityPlan) -> None:
-        spec = plan.spec
-        apps = (
-            self.application_ids if spec.scope == "application" and plan.application_filter else [0]
+        sweeps.mark_deleted(
+            self.client,
+            self.warehouse,
+            plan,
+            self._apps_of(plan),
+            header_app=self._header_app(),
+            stats=self.summary.overhead,
         )
-        for app in apps:
-            flt = (
-                f"ApplicationId eq {odata_literal(app)}"
-                if app and plan.application_filter
-                else None
-            )
-            keys = self._key_pages(plan, flt, app)
-            scope = f"ApplicationId = {int(app)}" if flt else "true"
-            marked = self.warehouse.mark_missing_deleted(
-                plan, keys, scope_sql=scope, seen_since=datetime.now(UTC)
-            )
-            if marked:
-                log.info("%s: %d rows deleted at the source marked _deleted_at", spec.path, marked)
 
     def apply_erasures(self) -> int:
         """Re-apply recorded erasure requests (``norce-wh erase``) to raw after every load."""
