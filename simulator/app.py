@@ -20,12 +20,13 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from simulator.admin import AdminApi
 from simulator.auth import TokenService
+from simulator.control import Simulator
 from simulator.edmx import render_metadata
 from simulator.faults import FaultConfig, FaultInjector, SimulatedReset
 from simulator.odata.errors import ODataError, error_body
@@ -36,9 +37,6 @@ from simulator.odata.service import (
     Result,
     error_result,
 )
-
-if TYPE_CHECKING:
-    from simulator.control import Simulator
 
 TOKEN_PATH = "/identity/1.0/connect/token"
 ADMIN_PREFIX = "/_sim/"
@@ -63,9 +61,11 @@ class AppState:
         self.requests: Counter[tuple[int, str]] = Counter()
 
     def record(self, status: int, route: str) -> None:
+        """Count one answered request (status 0: connection dropped by a fault)."""
         self.requests[(status, route)] += 1
 
     def snapshot(self) -> dict[str, Any]:
+        """Totals by status and by path (``Namespace/Set``, ``token``, ``admin/...``)."""
         by_status: Counter[int] = Counter()
         by_route: dict[str, dict[str, int]] = {}
         for (status, route), n in sorted(self.requests.items()):

@@ -17,14 +17,12 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uvicorn
 
 from simulator.app import SimulatorApp, create_app
-
-if TYPE_CHECKING:
-    from simulator.control import Simulator
+from simulator.control import Simulator
 
 STARTUP_TIMEOUT_S = 15.0
 

@@ -161,7 +161,7 @@ def extract(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Simulator, str]]:
+def server() -> Iterator[tuple[Simulator, str]]:
     sim = Simulator.create(seed=42, scale=0.1)
     with SimulatorServer(sim, admin=True) as srv:
         yield sim, srv.base_url
@@ -425,7 +425,7 @@ def test_missing_reporting_set_warns_but_builds(pipeline: Pipeline, tmp_path: Pa
             con.execute(change)
         finally:
             con.close()
-        result = build(database)
+        result = build(database, select="stg_norce__order_summary_by_month+")
         assert result.result.success, result.result.summary()
         assert not result.result.failed_nodes
         assert [n.name for n in result.result.warned_nodes] == [
@@ -433,6 +433,16 @@ def test_missing_reporting_set_warns_but_builds(pipeline: Pipeline, tmp_path: Pa
         ], change
         assert result.marts["mart_reporting_reconciliation"].height == 0, change
         assert result.marts["fct_orders"].height == pipeline.first.marts["fct_orders"].height
+
+
+def test_missing_work_database_is_an_error_not_an_empty_build(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "norce.work.duckdb"
+    result = dbt_build(missing)
+    assert not result.success
+    assert result.error is not None and "does not exist" in result.error
+    assert not missing.exists()
+    with pytest.raises(DbtBuildError, match="run an extract first"):
+        result.raise_for_failure()
 
 
 # ----------------------------------------------------------------------------- after changes
@@ -445,8 +455,11 @@ def test_incremental_build_passes_every_test(changed: Changed) -> None:
     assert changed.incremental_sql.lstrip().startswith("delete from")
 
 
-def test_incremental_fct_orders_equals_truth(changed: Changed) -> None:
+def test_incremental_fct_orders_equals_truth(pipeline: Pipeline, changed: Changed) -> None:
     fct = changed.incremental.marts["fct_orders"]
+    before = by_order(pipeline.first.marts["fct_orders"], "status_id")
+    after = by_order(fct, "status_id")
+    assert any(before.get(i) != after.get(i) for i in changed.updated), "no update reached fct"
     erased = pl.col("customer").map_elements(email_hash, return_dtype=pl.String) == (
         changed.erased_hash
     )

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+
 import polars as pl
 import pytest
 
+from simulator.clock import Clock
 from simulator.odata.errors import ODataError
 from simulator.odata.parse import parse_key_predicate, parse_options, split_query
 from simulator.odata.query import PAGE_SIZE, QueryEngine
-from simulator.schema import build_schema
+from simulator.schema import (
+    EntitySet,
+    EntityType,
+    Namespace,
+    Navigation,
+    Property,
+    Schema,
+    build_schema,
+)
 from simulator.store import Store, conform
 
 
@@ -61,8 +72,6 @@ def test_filter_count_and_paging_agree(tiny_store):
 
 def big_store(n_orders=1234, lines_per_order=3):
     schema = build_schema()
-    from simulator.clock import Clock
-
     store = Store(schema, Clock())
     orders = pl.DataFrame(
         {
@@ -253,8 +262,6 @@ class DictStore:
     """A minimal StoreLike over hand-made frames and a hand-made schema."""
 
     def __init__(self, schema, frames):
-        import threading
-
         self.schema = schema
         self.lock = threading.RLock()
         self.version = 1
@@ -265,8 +272,6 @@ class DictStore:
 
 
 def synthetic_store():
-    from simulator.schema import EntitySet, EntityType, Namespace, Navigation, Property, Schema
-
     def ints(*names):
         return [Property(n, "Edm.Int32", True) for n in names]
 

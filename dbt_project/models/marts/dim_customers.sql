@@ -1,0 +1,148 @@
+{#-
+    One row per customer (customer_key): every buyer in fct_orders, guest or registered, and
+    every registered customer, ordered or not. Lifetime figures count orders that are not
+    cancelled; revenue is net (ex VAT) in the reporting currency.
+-#}
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+registered as (
+
+    select
+        coalesce(email_hash, 'customer-' || customer_id) as customer_key,
+        min(customer_id) as customer_id,
+        count(*) as registered_accounts,
+        min(created_at) as registered_at
+    from {{ ref('stg_norce__customers') }}
+    group by 1
+
+),
+
+history as (
+
+    select
+        customer_key,
+        count(*) filter (where not is_cancelled) as lifetime_orders,
+        count(*) filter (where is_cancelled) as cancelled_orders,
+        min(ordered_at) filter (where not is_cancelled) as first_ordered_at,
+        max(ordered_at) filter (where not is_cancelled) as last_ordered_at,
+        min(order_date) filter (where not is_cancelled) as first_order_date,
+        max(order_date) filter (where not is_cancelled) as last_order_date,
+        coalesce(sum(item_quantity) filter (where not is_cancelled), 0) as lifetime_item_quantity,
+        coalesce(sum(order_net_amount_rc) filter (where not is_cancelled), 0) as lifetime_revenue_rc,
+        coalesce(sum(order_gross_amount_rc) filter (where not is_cancelled), 0)
+            as lifetime_gross_revenue_rc,
+        max(buyer_customer_id) as buyer_customer_id
+    from orders
+    group by customer_key
+
+),
+
+-- The first and the latest non-cancelled order, ties broken by order id.
+first_orders as (
+
+    select
+        customer_key,
+        order_id as first_order_id,
+        application_id as first_application_id,
+        country_id as first_country_id
+    from orders
+    where not is_cancelled
+    qualify row_number() over (partition by customer_key order by ordered_at, order_id) = 1
+
+),
+
+last_orders as (
+
+    select
+        customer_key,
+        order_id as last_order_id,
+        country_id as last_country_id
+    from orders
+    where not is_cancelled
+    qualify row_number() over (
+        partition by customer_key order by ordered_at desc, order_id desc
+    ) = 1
+
+),
+
+customer_keys as (
+
+    select customer_key from history
+    union
+    select customer_key from registered
+
+),
+
+as_of as (
+
+    select {{ as_of_date() }} as as_of_date
+
+),
+
+joined as (
+
+    select
+        customer_keys.customer_key,
+        coalesce(registered.customer_id, history.buyer_customer_id) as customer_id,
+        registered.customer_key is not null
+            or history.buyer_customer_id is not null as is_registered,
+        coalesce(registered.registered_accounts, 0) as registered_accounts,
+        registered.registered_at,
+
+        first_orders.first_order_id,
+        history.first_ordered_at,
+        history.first_order_date,
+        {{ utc_month('history.first_ordered_at') }} as cohort_month,
+        first_orders.first_application_id,
+        first_orders.first_country_id,
+        last_orders.last_order_id,
+        history.last_ordered_at,
+        history.last_order_date,
+        last_orders.last_country_id,
+
+        coalesce(history.lifetime_orders, 0) as lifetime_orders,
+        coalesce(history.cancelled_orders, 0) as cancelled_orders,
+        coalesce(history.lifetime_item_quantity, 0) as lifetime_item_quantity,
+        coalesce(history.lifetime_revenue_rc, 0) as lifetime_revenue_rc,
+        coalesce(history.lifetime_gross_revenue_rc, 0) as lifetime_gross_revenue_rc,
+        cast(
+            history.lifetime_revenue_rc / nullif(history.lifetime_orders, 0)
+            as decimal(18, 4)
+        ) as average_order_value_rc,
+        as_of.as_of_date,
+        as_of.as_of_date - history.last_order_date as days_since_last_order
+    from customer_keys
+    cross join as_of
+    left join registered
+        on customer_keys.customer_key = registered.customer_key
+    left join history
+        on customer_keys.customer_key = history.customer_key
+    left join first_orders
+        on customer_keys.customer_key = first_orders.customer_key
+    left join last_orders
+        on customer_keys.customer_key = last_orders.customer_key
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when lifetime_orders = 0 then 'prospect'
+            when days_since_last_order > {{ var('lapsed_after_days') }} then 'lapsed'
+            when lifetime_orders = 1 then 'one_time'
+            when lifetime_orders <= 4 then 'repeat'
+            else 'loyal'
+        end as customer_segment
+    from joined
+
+)
+
+select * from final
