@@ -29,6 +29,19 @@ def erase_from_raw(wh: Warehouse, customer_id: int | None, email_hash: str | Non
                 params.append(email_hash)
             if conds:
                 where = " or ".join(conds)
+                if "order_items" in present:
+                    # Norce's own Reporting still counts these orders: keep their figures
+                    # (once per order) so the reconciliation mart can account for them.
+                    _x(
+                        con,
+                        "insert into meta.erased_orders "
+                        "select o.Id, o.ApplicationId, o.CurrencyId, o.OrderDate, o.StatusId, "
+                        "coalesce((select sum(i.LineAmount) from raw.order_items i "
+                        "where i.OrderId = o.Id), 0), now() "
+                        f"from raw.orders o where ({where}) and not exists "
+                        "(select 1 from meta.erased_orders e where e.order_id = o.Id)",
+                        params,
+                    )
                 for child, fk in (("order_items", "OrderId"), ("order_infos", "OrderId")):
                     if child in present:
                         _x(

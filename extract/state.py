@@ -82,6 +82,11 @@ META_DDL: tuple[str, ...] = (
         run_id varchar, entity varchar, table_name varchar, reason varchar, keys bigint,
         recorded_at timestamptz
     )""",
+    """create table if not exists meta.erased_orders (
+        order_id bigint primary key, application_id integer, currency_id integer,
+        order_date timestamptz, status_id integer, net_amount decimal(38, 4),
+        erased_at timestamptz
+    )""",
     """create table if not exists meta.erasures (
         customer_id integer, email_hash varchar, requested_at timestamptz,
         rows_removed bigint, note varchar

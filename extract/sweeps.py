@@ -82,6 +82,9 @@ def purge_forgotten(
         flt = " and ".join(c for c in clauses if c)
         keys = fetch_keys(client, plan, flt, application_id=app or header_app, stats=stats)
         total += warehouse.purge_keys(plan, keys)
+        if spec.table == "orders" and keys.num_rows:
+            # flagged at the source now: Norce's Reporting stops counting them too
+            warehouse.forget_erased_orders(keys.column(spec.key[0]).to_pylist())
     if total:
         warehouse.execute(
             "insert into meta.purges values (?, ?, ?, 'IsForgotten', ?, now())",

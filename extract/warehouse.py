@@ -353,6 +353,15 @@ class Warehouse:
         assert before is not None and after is not None
         return int(before[0]) - int(after[0])
 
+    def forget_erased_orders(self, order_ids: list[Any]) -> None:
+        """Drop locally erased orders from meta.erased_orders once the source forgets them."""
+        with self.transaction() as con:
+            _x(
+                con,
+                "delete from meta.erased_orders where order_id in (select unnest(?))",
+                [order_ids],
+            )
+
     def mark_missing_deleted(
         self, plan: EntityPlan, keys: pa.Table | None, *, scope_sql: str, seen_since: datetime
     ) -> int:

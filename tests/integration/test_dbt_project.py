@@ -27,7 +27,9 @@ import polars as pl
 import pytest
 
 from extract.config import Settings, load_settings
+from extract.erasure import erase_from_raw
 from extract.runner import run_extract
+from extract.warehouse import Warehouse
 from flows.dbt import DbtBuildError, DbtRunResult, dbt_build, run_dbt
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
@@ -213,29 +215,32 @@ def changed(pipeline: Pipeline) -> Changed:
     forgotten_customers = sim.forget_customers(ids=candidates)
     forgotten_hashes = {email_hash(e) for e in before["EmailAddress"].to_list() if e}
 
-    # An erasure recorded in the warehouse while the source still sends the person's rows:
-    # staging alone must hide them. A buyer whose orders are all cancelled, so Norce's
-    # Reporting totals (which still count the person) stay equal to ours.
+    # An erasure (norce-wh erase) while the source still sends the person's rows: removed
+    # from raw, re-applied after every load, and hidden by staging. A buyer with orders that
+    # are not cancelled, so Norce's Reporting (which still counts them) differs from our
+    # facts by exactly those orders -- the reconciliation mart must account for them.
     orders_now = truth_orders(sim)
-    only_cancelled = (
-        orders_now.group_by("customer")
-        .agg(pl.col("cancelled").all().alias("all_cancelled"))
-        .filter(pl.col("all_cancelled") & ~pl.col("customer").str.starts_with("order-"))
+    buyers = (
+        orders_now.filter(~pl.col("customer").str.starts_with("order-"))
+        .group_by("customer")
+        .agg((~pl.col("cancelled")).sum().alias("kept"))
+        .filter(pl.col("kept") >= 2)
         .sort("customer")
     )
-    assert only_cancelled.height > 0, "the simulated tenant has no cancelled-only buyer"
-    erased_hash = email_hash(only_cancelled["customer"][0])
+    assert buyers.height > 0, "the simulated tenant has no repeat buyer"
+    erased_hash = email_hash(buyers["customer"][0])
 
     extract(settings)
-    con = duckdb.connect(str(work_db))
+    wh = Warehouse(work_db, run_id="erase-test")
     try:
-        con.execute(
+        assert erase_from_raw(wh, None, erased_hash) > 0
+        wh.execute(
             "insert into meta.erasures (customer_id, email_hash, requested_at) "
             "values (null, ?, now())",
             [erased_hash],
         )
     finally:
-        con.close()
+        wh.close()
 
     incremental = build(work_db)
     executed = incremental.result.target_path / "run/norce_warehouse/models/marts/fct_orders.sql"
@@ -495,3 +500,9 @@ def test_incremental_result_equals_full_refresh(changed: Changed) -> None:
         assert incremental.columns == rebuilt.columns, name
         order = incremental.columns
         assert incremental.sort(order).equals(rebuilt.sort(order)), name
+
+
+def test_reconciliation_accounts_for_local_erasures(changed: Changed) -> None:
+    mart = changed.incremental.marts["mart_reporting_reconciliation"]
+    assert mart["erased_order_count"].sum() >= 2
+    assert set(mart["reconciliation_status"].to_list()) == {"matched"}

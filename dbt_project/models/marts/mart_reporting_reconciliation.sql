@@ -1,5 +1,6 @@
 {#-
-    Our order count and net amount (orders not cancelled, from fct_orders) beside Norce's
+    Our order count and net amount (orders not cancelled, from fct_orders, plus orders we
+    erased locally that Norce still counts) beside Norce's
     own Reporting/OrderSummaryByMonth, per application x month (UTC) x currency, amounts in
     that currency. A month present on one side only shows as a full difference.
 
@@ -18,6 +19,21 @@ ours as (
         sum(order_net_amount) as net_amount
     from {{ ref('fct_orders') }}
     where not is_cancelled
+    group by all
+
+),
+
+erased as (
+
+    -- orders erased locally before Norce flagged them: Norce's Reporting still counts them
+    select
+        application_id,
+        order_month,
+        currency_id,
+        count(*) as order_count,
+        sum(net_amount) as net_amount
+    from {{ ref('stg_loader__erased_orders') }}
+    where status_id != 6
     group by all
 
 ),
@@ -46,9 +62,11 @@ compared as (
         coalesce(ours.application_id, reported.application_id) as application_id,
         coalesce(ours.order_month, reported.order_month) as order_month,
         coalesce(ours.currency_id, reported.currency_id) as currency_id,
-        coalesce(ours.order_count, 0) as warehouse_order_count,
+        coalesce(ours.order_count, 0) + coalesce(erased.order_count, 0)
+            as warehouse_order_count,
+        coalesce(erased.order_count, 0) as erased_order_count,
         coalesce(reported.order_count, 0) as reported_order_count,
-        coalesce(ours.net_amount, 0) as warehouse_net_amount,
+        coalesce(ours.net_amount, 0) + coalesce(erased.net_amount, 0) as warehouse_net_amount,
         coalesce(reported.net_amount, 0) as reported_net_amount,
         ours.application_id is not null as in_warehouse,
         reported.application_id is not null as in_reporting
@@ -57,6 +75,10 @@ compared as (
         on ours.application_id = reported.application_id
         and ours.order_month = reported.order_month
         and ours.currency_id = reported.currency_id
+    left join erased
+        on coalesce(ours.application_id, reported.application_id) = erased.application_id
+        and coalesce(ours.order_month, reported.order_month) = erased.order_month
+        and coalesce(ours.currency_id, reported.currency_id) = erased.currency_id
     -- No Reporting data at all (the set answers 500 on some tenants): nothing to compare.
     where exists (select 1 from reported)
 
@@ -95,6 +117,7 @@ final as (
         differences.currency_id,
         currencies.currency_code,
         differences.warehouse_order_count,
+        differences.erased_order_count,
         differences.reported_order_count,
         differences.order_count_difference,
         differences.order_count_relative_difference,
