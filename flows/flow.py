@@ -1,0 +1,189 @@
+"""The ``norce_elt`` Prefect flow: extract -> dbt build -> publish -> report.
+
+One flow run plans the partitions (entity set x application x key range), extracts them as
+concurrent tasks that share one :class:`~extract.runner.Extractor` (so one throttle governs
+every request), closes the working database, builds the dbt project, publishes the working
+file as the read-only warehouse and leaves the run report as Prefect artifacts.
+
+Retries are layered: the HTTP client retries single requests; a partition task is retried
+(a few times, slowly) only when it ended on a :class:`~extract.errors.RetryableError`; dbt
+and publishing are not retried. Configuration and credential errors fail at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from extract.config import load_settings
+from extract.runner import RunMode
+from flows.build import build_marts
+from flows.dbt import DbtRunResult
+from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
+from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
+from flows.logs import forward_to_prefect
+from flows.publish import PublishResult
+from flows.publish import publish as publish_file
+from flows.render import render_markdown, table_artifact_rows
+from flows.report import RunReport, build_report
+
+__all__ = ["build_dbt", "norce_elt", "publish_warehouse", "report_artifacts"]
+
+log = logging.getLogger(__name__)
+
+
+@task(name="dbt-build", retries=0, cache_policy=NO_CACHE, persist_result=False)
+def build_dbt(work_database: Path, full_refresh: bool, reporting_currency: str) -> DbtRunResult:
+    """Run ``dbt build`` on the working database, one log line per node (not retried).
+
+    Returns:
+        The dbt result; a failure is returned, not raised, so the flow can report which
+        nodes failed before it fails.
+    """
+    return build_marts(
+        work_database, full_refresh=full_refresh, reporting_currency=reporting_currency
+    )
+
+
+@task(name="publish", retries=0, cache_policy=NO_CACHE, persist_result=False)
+def publish_warehouse(work_database: Path, target: Path, run_id: str) -> PublishResult:
+    """Atomically replace the published warehouse file with the working database."""
+    return publish_file(work_database, target, run_id=run_id)
+
+
+@task(name="report", retries=0, cache_policy=NO_CACHE, persist_result=False)
+def report_artifacts(report: RunReport) -> None:
+    """Leave the run report in Prefect: a markdown summary and a per-entity table."""
+    create_markdown_artifact(
+        key="norce-elt-report",
+        markdown=render_markdown(report),
+        description=f"norce-elt run {report.summary.run_id}",
+    )
+    create_table_artifact(
+        key="norce-elt-entities",
+        table=table_artifact_rows(report),
+        description=f"rows, requests and freshness per entity set, run {report.summary.run_id}",
+    )
+
+
+def _mode(full_refresh: bool, backfill_from: date | None) -> tuple[RunMode, datetime | None]:
+    if full_refresh and backfill_from is not None:
+        # A full refresh reloads everything; a backfill start date would be ignored.
+        log.warning("--full-refresh given with a backfill date; the date is ignored")
+    if full_refresh:
+        return "full", None
+    if backfill_from is not None:
+        return "backfill", datetime.combine(backfill_from, time(0), tzinfo=UTC)
+    return "incremental", None
+
+
+def _outcome(report: RunReport) -> None:
+    """Fail the flow run when the run did not do its whole job."""
+    summary = report.summary
+    if report.dbt is not None and not report.dbt.success:
+        failed = [n.name for n in report.dbt.failed_nodes]
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        what = report.dbt.error or f"{len(failed)} node(s) failed: {shown}"
+        raise DbtFailed(f"dbt build failed: {what}", report=report)
+    if summary.status in ("failed", "partial"):
+        failed_parts = [p for p in summary.partitions if p.status == "failed"]
+        code = PARTIAL_EXIT_CODE if summary.status == "partial" else summary.exit_code
+        first = failed_parts[0].error if failed_parts else "unknown error"
+        raise RunFailed(
+            f"{len(failed_parts)} partition(s) failed, e.g. {first}", code=code, report=report
+        )
+
+
+# Results stay in this process: nothing is persisted (the report and the partition results
+# hold locks and are not meant to be stored; the warehouse is the durable record).
+@flow(name="norce-elt", log_prints=False, validate_parameters=True, persist_result=False)
+def norce_elt(
+    entities: list[str] | None = None,
+    applications: list[int] | None = None,
+    full_refresh: bool = False,
+    backfill_from: date | None = None,
+    run_dbt: bool = True,
+    publish: bool = True,
+    config_file: str | None = None,
+    wait_for_lock_s: int = 0,
+) -> RunReport:
+    """Load the Norce Query API into the warehouse and publish it.
+
+    Settings come from the environment (``NORCE_*``) and the optional TOML file, read once
+    here at the start of the run.
+
+    Args:
+        entities: ``Namespace/EntitySet`` names to load; ``None``: ``NORCE_ENTITIES`` or the
+            whole catalog.
+        applications: Application ids; ``None``: ``NORCE_APPLICATION_IDS`` or all.
+        full_refresh: Reload every set from scratch (and rebuild the dbt models).
+        backfill_from: Re-read incremental sets from this date (their business date).
+        run_dbt: Build the dbt project after the extract.
+        publish: Publish the working database as ``NORCE_WAREHOUSE``; done only when dbt
+            succeeded or was skipped.
+        config_file: TOML settings file (else ``NORCE_CONFIG``).
+        wait_for_lock_s: How long to wait for another run to release the warehouse before
+            giving up (scheduled runs wait; interactive ones fail at once).
+
+    Returns:
+        The run report (also left as Prefect artifacts).
+
+    Raises:
+        ConfigError, AuthError, StateError, WarehouseError: The run could not start.
+        DbtFailed: ``dbt build`` failed; nothing was published.
+        RunFailed: Some partitions failed; the rest was built and published.
+    """
+    settings = load_settings(config_file=Path(config_file) if config_file else None)
+    mode, since = _mode(full_refresh, backfill_from)
+    command = "run" if run_dbt else "extract"
+    work_db = settings.warehouse.work_database
+    with forward_to_prefect():
+        extractor = open_extractor(settings, mode, since, command, wait_for_lock_s)
+        try:
+            partitions = plan_partitions(extractor, entities, applications)
+            extract_all(extractor, partitions, settings.throttle.max_inflight)
+            summary = finish_extract(extractor)
+        except BaseException:
+            extractor.close()
+            raise
+        # DuckDB allows one writing process per file, and dbt opens it next; the run lock
+        # stays held so that no other run can load while dbt builds and we publish.
+        extractor.close(keep_lock=True)
+        try:
+            dbt_result: DbtRunResult | None = None
+            skipped: str | None = None
+            if summary.status == "failed":
+                skipped = "every partition failed"
+            elif not run_dbt:
+                skipped = "not requested"
+            else:
+                dbt_result = build_dbt(work_db, full_refresh, settings.extract.reporting_currency)
+
+            published: PublishResult | None = None
+            if (
+                publish
+                and summary.status != "failed"
+                and (dbt_result is None or dbt_result.success)
+            ):
+                published = publish_warehouse(work_db, settings.warehouse.path, summary.run_id)
+
+            # Figures come from the working file: identical to the published copy, and
+            # never held open by readers (an in-process reader of the published path could
+            # otherwise hand us its older snapshot from DuckDB's instance cache).
+            report = build_report(
+                summary,
+                database=work_db,
+                dbt=dbt_result,
+                publish=published,
+                dbt_skipped_reason=skipped,
+            )
+        finally:
+            extractor.lock.release()
+        report_artifacts(report)
+        _outcome(report)
+        return report

@@ -1,0 +1,67 @@
+"""Exit codes of flow-level failures, and the progress lines of a long extract."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+
+import pytest
+
+from extract.errors import AuthError, ConfigError, RateLimited, StateError, WarehouseError
+from extract.results import ProgressEvent
+from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed, exit_code_for
+from flows.progress import ProgressLog
+
+
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (ConfigError(["x"]), 2),
+        (AuthError("refused"), 3),
+        (RateLimited("slow down"), 5),
+        (StateError("locked"), 7),
+        (WarehouseError("disk full"), 8),
+        (DbtFailed("dbt build failed"), 9),
+        (RunFailed("partial", code=PARTIAL_EXIT_CODE), 10),
+        (RunFailed("all failed", code=3), 3),
+        (ValueError("bug"), 1),
+    ],
+)
+def test_exit_codes(exc: BaseException, code: int) -> None:
+    assert exit_code_for(exc) == code
+
+
+def test_failures_pickle_without_their_report() -> None:
+    # Prefect may pickle a failed run's exception; the report (with locks) stays behind.
+    err = RunFailed("2 partition(s) failed", code=10, report=threading.Lock())
+    back = pickle.loads(pickle.dumps(err))
+    assert (type(back), back.code, back.report, str(back)) == (RunFailed, 10, None, str(err))
+    dbt = pickle.loads(pickle.dumps(DbtFailed("dbt build failed", report=threading.Lock())))
+    assert dbt.report is None and str(dbt).startswith("dbt build failed -- ")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_logs_totals_on_an_interval(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    progress = ProgressLog(interval_s=10, clock=clock)
+    progress.expect(2)
+    with caplog.at_level(logging.DEBUG, logger="flows.progress"):
+        progress(ProgressEvent("Orders/Orders app=1", 500, 1, done=False))
+        clock.now = 5
+        progress(ProgressEvent("Orders/Orders app=1", 1000, 2, done=False))  # too soon
+        clock.now = 11
+        progress(ProgressEvent("Orders/Orders app=2", 500, 1, done=False))  # interval passed
+        progress(ProgressEvent("Orders/Orders app=1", 1200, 3, done=True, status="ok"))
+    periodic = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert periodic == ["... 1500 rows, 3 pages so far (0/2 partitions done, 11 s, 136 rows/s)"]
+    done = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert done == ["[1/2] Orders/Orders app=1 ok: 1200 rows, 3 pages"]
+    assert (progress.rows, progress.pages) == (1700, 4)

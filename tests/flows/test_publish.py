@@ -1,0 +1,137 @@
+"""Publishing: an atomic, complete copy of the working database; never a half-written file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extract.errors import StateError, WarehouseError
+from flows.publish import last_publish, publish
+
+
+def _make_work_db(path: Path, rows: int) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute(
+            "create or replace table marts.numbers as select range as n from range(?)", [rows]
+        )
+    finally:
+        con.close()
+
+
+def _count(path: Path) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute("select count(*) from marts.numbers").fetchone()
+        assert row is not None
+        return int(row[0])
+    finally:
+        con.close()
+
+
+def test_publish_copies_records_and_leaves_no_temp_or_wal(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "out" / "norce.duckdb"
+    _make_work_db(work, 1000)
+
+    result = publish(work, target, run_id="run-1")
+
+    assert target.exists()
+    assert result.target == target
+    assert result.bytes == target.stat().st_size > 0
+    assert result.run_id == "run-1"
+    assert _count(target) == 1000
+    assert sorted(p.name for p in target.parent.iterdir()) == ["norce.duckdb"]
+    recorded = last_publish(target)
+    assert recorded is not None
+    assert recorded[0] == "run-1"
+    assert abs((recorded[1] - result.published_at).total_seconds()) < 1e-3
+
+
+def test_publish_replaces_and_open_reader_keeps_its_snapshot(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "norce.duckdb"
+    _make_work_db(work, 10)
+    publish(work, target, run_id="a")
+    reader = duckdb.connect(str(target), read_only=True)
+    try:
+        _make_work_db(work, 20)
+        publish(work, target, run_id="b")
+        # The old inode stays alive for the reader that had it open.
+        assert reader.execute("select count(*) from marts.numbers").fetchone() == (10,)
+    finally:
+        reader.close()
+    assert _count(target) == 20
+    recorded = last_publish(target)
+    assert recorded is not None and recorded[0] == "b"
+
+
+def test_publish_without_work_database_is_a_warehouse_error(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="nothing to publish") as info:
+        publish(tmp_path / "missing.duckdb", tmp_path / "norce.duckdb")
+    assert info.value.exit_code == 8
+
+
+def test_publish_same_file_refused(tmp_path: Path) -> None:
+    work = tmp_path / "norce.duckdb"
+    _make_work_db(work, 1)
+    with pytest.raises(WarehouseError, match="same file"):
+        publish(work, work)
+
+
+def test_publish_refuses_while_another_process_writes(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "norce.duckdb"
+    _make_work_db(work, 5)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import duckdb, sys, time
+                con = duckdb.connect({str(work)!r})
+                print("ready", flush=True)
+                sys.stdin.readline()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StateError, match="still open in another process") as info:
+            publish(work, target)
+        assert info.value.exit_code == 7
+        assert not target.exists()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+
+
+def test_failed_copy_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "norce.duckdb"
+    _make_work_db(work, 3)
+    publish(work, target, run_id="good")
+    _make_work_db(work, 4)
+
+    def broken_copy(src: object, dst: object, length: int = 0) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("flows.publish.shutil.copyfileobj", broken_copy)
+    with pytest.raises(WarehouseError, match="No space left"):
+        publish(work, target, run_id="bad")
+    assert _count(target) == 3
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
