@@ -46,7 +46,7 @@ bench-quick: $(STAMP)
 ## make lock: re-resolve the pin set in a scratch venv (needs the registry)
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install -q '.[dev]'
+	.lock-venv/bin/pip install -q '.[dev,bench]'
 	.lock-venv/bin/pip freeze --exclude norce-warehouse > constraints.txt
 	rm -rf .lock-venv
 

@@ -1,0 +1,59 @@
+"""``python -m bench [--quick]``: run the benchmark and write ``bench/results/``.
+
+The full run (``make bench``) writes ``latest.md`` and ``latest.json``; ``--quick`` (scale
+0.05, one scale for the series) writes ``quick.md``/``quick.json`` so a smoke run never
+replaces the committed figures. ``--out`` picks another directory. ``--render FILE.json``
+rewrites the Markdown next to an existing JSON result without measuring anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from bench.report import render, write
+from bench.suite import QUICK, BenchConfig, run_suite
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl-C, so the simulator and any child workload are stopped
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke size: scale 0.05")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight for every contender"
+    )
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="only re-render the Markdown of a result"
+    )
+    args = parser.parse_args(argv)
+    if args.render is not None:
+        md_path = args.render.with_suffix(".md")
+        md_path.write_text(render(json.loads(args.render.read_text())))
+        print(f"wrote {md_path}", file=sys.stderr)
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _stop)
+    base = QUICK if args.quick else BenchConfig()
+    cfg = BenchConfig(**{**base.__dict__, "concurrency": args.concurrency})
+    results = run_suite(cfg)
+    json_path, md_path = write(results, args.out, "quick" if args.quick else "latest")
+    print(md_path.read_text())
+    print(f"wrote {md_path} and {json_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Run a workload in a child process while watching the simulator serve it.
+
+Adds what the server side saw to the child's own figures: requests answered (counted by the
+simulator itself, token included) and the simulator's CPU seconds, so a report can say
+whether a contender was bound by the server or by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bench.procs import run_child
+from bench.simproc import SimulatorProcess
+
+log = logging.getLogger(__name__)
+
+
+def observe(sim: SimulatorProcess, workload: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``workload`` against ``sim``; its result plus ``server_requests``/``server_cpu_s``.
+
+    Raises:
+        bench.procs.WorkloadFailed: if the workload fails.
+    """
+    served, cpu = sim.served(), sim.cpu_s()
+    log.info("running %s at scale %g", workload, sim.scale)
+    result = run_child(workload, params)
+    result["server_requests"] = sim.served() - served
+    result["server_cpu_s"] = round(sim.cpu_s() - cpu, 3)
+    log.info(
+        "%s: %.1f s wall, %.1f s CPU, %.0f MiB peak, %d requests",
+        workload,
+        result.get("wall_s", 0.0),
+        result.get("cpu_s", 0.0),
+        result.get("peak_rss_mib", 0.0),
+        result["server_requests"],
+    )
+    return result

@@ -1,0 +1,224 @@
+"""The loader path: recorded Orders pages replayed through our decode + load, on one core.
+
+:func:`record` fetches every page of :mod:`bench.pages` once (sequentially, the same URLs
+ours sends) and keeps the bodies under ``bench/.recordings/``. :func:`run` pins itself to
+one CPU, serves those bodies from an ``httpx.MockTransport`` (no network, no server) and
+pushes each through :class:`extract.records.PageDecoder` into
+:meth:`extract.warehouse.Warehouse.write_batch`, batching as the runner does
+(``DEFAULT_BATCH_ROWS`` rows across the tables). :func:`profile` does the same under cProfile
+and returns the top functions.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import json
+import os
+import pstats
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pyarrow as pa
+
+from bench.meter import Meter
+from bench.pages import ENTITY, PAGE_TOP, OrdersQuery, page_keys
+from bench.sampler import short_path
+from extract.catalog import by_path
+from extract.config import DEFAULT_BATCH_ROWS, DEFAULT_PII_SALT
+from extract.metadata import parse_edmx
+from extract.privacy import PrivacyPolicy
+from extract.reconcile import EntityPlan, reconcile
+from extract.records import PageDecoder
+from extract.warehouse import Warehouse, iter_batches
+
+INDEX = "index.json"
+METADATA = "metadata.xml"
+
+
+def record(params: dict[str, Any]) -> dict[str, Any]:
+    """Fetch every page once and store it in ``params["directory"]``.
+
+    Args:
+        params: ``query`` (:meth:`OrdersQuery.to_json`), ``token``, ``directory``.
+
+    Returns:
+        ``pages`` and ``bytes`` recorded, and the :class:`~bench.meter.Meter` figures.
+    """
+    query = OrdersQuery.from_json(params["query"])
+    directory = Path(params["directory"])
+    directory.mkdir(parents=True, exist_ok=True)
+    index: list[dict[str, str]] = []
+    nbytes = 0
+    headers = {"Authorization": f"Bearer {params['token']}"}
+    with httpx.Client(headers=headers, timeout=120) as client, Meter() as meter:
+        metadata = client.get(f"{query.base_url}/commerce/query/2.0/Orders/$metadata")
+        metadata.raise_for_status()
+        (directory / METADATA).write_bytes(metadata.content)
+        for part in query.parts:
+            after: int | None = None
+            while True:
+                request = client.build_request("GET", query.url, params=query.params(part, after))
+                response = client.send(request)
+                response.raise_for_status()
+                name = f"{len(index):05d}.json"
+                (directory / name).write_bytes(response.content)
+                index.append({"url": str(request.url), "file": name})
+                nbytes += len(response.content)
+                keys = page_keys(response.content)
+                if len(keys) < PAGE_TOP:
+                    break
+                after = keys[-1]
+    (directory / INDEX).write_text(json.dumps(index))
+    return {"pages": len(index), "bytes": nbytes, **meter.figures()}
+
+
+def _plan(directory: Path) -> EntityPlan:
+    service = parse_edmx((directory / METADATA).read_bytes())
+    return reconcile(by_path()[ENTITY], service, PrivacyPolicy(DEFAULT_PII_SALT))
+
+
+def _duckdb_memory_mib(warehouse: Warehouse) -> float:
+    """Memory DuckDB's buffer manager holds right now (all tags)."""
+    row = warehouse.con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()
+    return round(float(row[0] or 0) / 2**20, 1) if row else 0.0
+
+
+def _pin_one_core() -> int:
+    """Restrict this process (every thread, DuckDB's too) to one CPU; returns which."""
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
+def _replay(
+    directory: Path, warehouse_path: Path, memory_limit: str | None = None
+) -> dict[str, Any]:
+    """Decode and load every recorded page; the loop the figures are about."""
+    index = json.loads((directory / INDEX).read_text())
+    files = {entry["url"]: directory / entry["file"] for entry in index}
+    nbytes = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        # Read per request (from the page cache after recording) rather than holding every
+        # body: the process's peak RSS then shows what decode + load need, as in a real run.
+        nonlocal nbytes
+        body = files[str(request.url)].read_bytes()
+        nbytes += len(body)
+        return httpx.Response(200, content=body)
+
+    plan = _plan(directory)
+    privacy = PrivacyPolicy(DEFAULT_PII_SALT)
+    decoder = PageDecoder(plan, privacy)
+    warehouse = Warehouse(warehouse_path, run_id="bench-replay")
+    if memory_limit is not None:
+        warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
+    warehouse.ensure_tables(plan)
+    decode_s = load_s = 0.0
+    rows = pages = 0
+    batch: list[dict[str, pa.Table]] = []
+    batch_rows = 0
+
+    def flush() -> None:
+        nonlocal batch, batch_rows, load_s
+        started = time.perf_counter()
+        warehouse.write_batch(
+            plan,
+            iter_batches(batch),
+            load_id="bench-replay",
+            extracted_at=datetime.now(UTC),
+            state=None,
+        )
+        load_s += time.perf_counter() - started
+        batch, batch_rows = [], 0
+
+    meter = Meter()
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client, meter:
+        for entry in index:
+            started = time.perf_counter()
+            body = client.get(entry["url"]).content
+            page = decoder(body)
+            decode_s += time.perf_counter() - started
+            pages += 1
+            page_rows = sum(t.num_rows for t in page.tables.values())
+            rows += page_rows
+            batch.append(page.tables)
+            batch_rows += page_rows
+            if batch_rows >= DEFAULT_BATCH_ROWS:
+                flush()
+        if batch:
+            flush()
+        duckdb_mib = _duckdb_memory_mib(warehouse)
+        warehouse.close()
+    return {
+        "pages": pages,
+        "rows": rows,
+        "bytes": nbytes,
+        "duckdb_memory_mib": duckdb_mib,
+        "fetch_decode_s": round(decode_s, 3),
+        "load_s": round(load_s, 3),
+        **meter.figures(),
+    }
+
+
+def run(params: dict[str, Any]) -> dict[str, Any]:
+    """Replay the recording in ``params["directory"]`` into ``params["warehouse"]``.
+
+    ``params["duckdb_memory_limit"]`` (e.g. ``"256MB"``), when given, caps DuckDB's buffer
+    manager on the warehouse connection: a what-if for the memory figures.
+
+    Returns:
+        ``cpu`` pinned to, ``pages``, ``rows`` (orders + items + infos), ``bytes``,
+        ``fetch_decode_s`` and ``load_s`` (the two halves of the loop), ``duckdb_memory_mib``
+        (DuckDB's buffers at the end) and the :class:`~bench.meter.Meter` figures.
+    """
+    cpu = _pin_one_core()
+    result = _replay(
+        Path(params["directory"]), Path(params["warehouse"]), params.get("duckdb_memory_limit")
+    )
+    return {"cpu": cpu, **result}
+
+
+def profile(params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`run` under cProfile: the ten functions with the most own time.
+
+    Returns:
+        ``top`` (function, own seconds, cumulative seconds, calls), ``total_s`` and
+        ``by_file_pct`` (own time per source file, % of the total).
+    """
+    _pin_one_core()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    _replay(Path(params["directory"]), Path(params["warehouse"]))
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    entries = msgspec.to_builtins(
+        [
+            {
+                "function": f"{short_path(file)}:{line}({name})",
+                "own_s": round(tt, 3),
+                "cum_s": round(ct, 3),
+                "calls": nc,
+            }
+            for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.stats.items()  # type: ignore[attr-defined]
+        ]
+    )
+    entries.sort(key=lambda e: e["own_s"], reverse=True)
+    by_file: dict[str, float] = {}
+    for e in entries:
+        # built-ins have no file ("~"): keep their name, so msgspec's decode is told apart
+        file = e["function"].rsplit(":", 1)[0]
+        if file == "~":
+            file = e["function"]
+        by_file[file] = by_file.get(file, 0.0) + e["own_s"]
+    total = float(stats.total_tt)  # type: ignore[attr-defined]
+    files = sorted(by_file.items(), key=lambda kv: kv[1], reverse=True)[:25]
+    return {
+        "top": entries[:10],
+        "total_s": round(total, 3),
+        "by_file_pct": {f: round(100 * s / total, 1) for f, s in files if total},
+    }
