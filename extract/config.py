@@ -63,6 +63,7 @@ DEFAULT_BACKOFF_BASE_S = 0.5
 DEFAULT_BACKOFF_MAX_S = 60.0
 DEFAULT_MIN_RPS = 0.2
 DEFAULT_WAREHOUSE = Path("warehouse/norce.duckdb")
+DEFAULT_MEMORY_LIMIT_MB = 256
 DEFAULT_LOOKBACK = timedelta(hours=2)
 DEFAULT_BATCH_ROWS = 50_000
 DEFAULT_REPORTING_CURRENCY = "EUR"
@@ -79,6 +80,7 @@ ENV_VARS: dict[str, str] = {
     "NORCE_ENTITIES": "comma list of Namespace/EntitySet to load (default: whole catalog)",
     "NORCE_WAREHOUSE": "published read-only DuckDB file BI tools open",
     "NORCE_WORK_DATABASE": "DuckDB file the loader and dbt write before publishing",
+    "NORCE_DUCKDB_MEMORY_MB": "DuckDB buffer cap of the loader in MiB (spills beyond it)",
     "NORCE_MAX_RPS": "most requests per second sent to the API host",
     "NORCE_MAX_INFLIGHT": "most requests in flight at once",
     "NORCE_MAX_RETRIES": "retries per request on 429, 5xx, network errors, bad bodies",
@@ -159,6 +161,10 @@ class WarehouseSettings:
     """Published read-only DuckDB file that BI tools open."""
     work_path: Path | None = None
     """File the loader and dbt write; ``None`` means ``path`` with ``.work.duckdb``."""
+    memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB
+    """DuckDB's buffer cap for the loader's connection (MiB); ``None``: DuckDB's default
+    (80% of RAM). Merges spill to disk beyond it, so a load's memory stays flat however big
+    the raw tables grow."""
 
     @property
     def work_database(self) -> Path:

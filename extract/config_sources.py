@@ -205,6 +205,7 @@ FIELDS: tuple[FieldRule, ...] = (
     FieldRule("throttle", "min_rps", parse_float),
     FieldRule("warehouse", "path", parse_path, "NORCE_WAREHOUSE"),
     FieldRule("warehouse", "work_path", parse_opt_path, "NORCE_WORK_DATABASE"),
+    FieldRule("warehouse", "memory_limit_mb", parse_opt_int, "NORCE_DUCKDB_MEMORY_MB"),
     FieldRule("extract", "entities", parse_str_tuple, "NORCE_ENTITIES"),
     FieldRule("extract", "lookback", parse_minutes, "NORCE_LOOKBACK_MINUTES"),
     FieldRule("extract", "batch_rows", parse_int),

@@ -79,7 +79,11 @@ class Extractor:
         self.lock.acquire()
         try:
             self.client = QueryClient(settings, transport=transport)
-            self.warehouse = Warehouse(settings.warehouse.work_database, run_id=self.run_id)
+            self.warehouse = Warehouse(
+                settings.warehouse.work_database,
+                run_id=self.run_id,
+                memory_limit_mb=settings.warehouse.memory_limit_mb,
+            )
         except BaseException:
             self.lock.release()
             raise
@@ -99,7 +103,14 @@ class Extractor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
+    def close(self, *, keep_lock: bool = False) -> None:
+        """Close the HTTP client and the working database.
+
+        Args:
+            keep_lock: Keep holding the run lock (:attr:`lock`): the caller goes on to build
+                and publish the working database and releases the lock itself, so no other
+                run can start loading in between.
+        """
         if self._closed:
             return
         self._closed = True
@@ -107,7 +118,8 @@ class Extractor:
             self.client.close()
             self.warehouse.close()
         finally:
-            self.lock.release()
+            if not keep_lock:
+                self.lock.release()
 
     # ------------------------------------------------------------------ planning
     def prepare(

@@ -6,8 +6,8 @@ arrival time") with a cap on requests in flight. On a 429 every thread pauses un
 :data:`DECREASE_WINDOW_S`, so a burst of 429s, or a tenant that answers a steady share of
 requests with 429 whatever the rate, does not grind the rate down to the floor; successes
 raise it again by a tenth of ``max_rps`` per ``recover_every`` successes, never above
-``max_rps`` (additive increase, multiplicative decrease). Clock and sleep are injectable so tests run
-on simulated time.
+``max_rps`` (additive increase, multiplicative decrease). Clock and sleep are injectable so tests
+run on simulated time.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class SchemaChange:
 class Warehouse:
     """The working database: raw + meta schemas, written by one run at a time."""
 
-    def __init__(self, path: Path, *, run_id: str) -> None:
+    def __init__(self, path: Path, *, run_id: str, memory_limit_mb: int | None = None) -> None:
         self.path = path
         self.run_id = run_id
         self.lock = threading.RLock()
@@ -80,6 +80,8 @@ class Warehouse:
                 hint="set NORCE_WAREHOUSE to a writable location",
             ) from exc
         _x(self.con, "SET TimeZone = 'UTC'")
+        if memory_limit_mb is not None:
+            _x(self.con, f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
         with self.transaction():
             for stmt in META_DDL:
                 _x(self.con, stmt)
@@ -252,7 +254,8 @@ class Warehouse:
                 keys = " and ".join(f"t.{qi(k)} = b.{qi(k)}" for k in tp.key)
                 _x(
                     con,
-                    f"delete from {target} t where exists (select 1 from {qi(view)} b where {keys})",
+                    f"delete from {target} t "
+                    f"where exists (select 1 from {qi(view)} b where {keys})",
                 )
             else:
                 # children are replaced per parent: every parent in the batch, even one whose

@@ -108,7 +108,7 @@ def test_personal_data_is_hashed_or_never_requested(server, tmp_path: Path) -> N
 
 
 def test_source_count_is_recorded_next_to_loaded_rows(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sim, url = server
+    _sim, url = server
     settings = settings_for(url, tmp_path)
     summary = run_extract(settings, entities=ORDERS)
     rows = q(

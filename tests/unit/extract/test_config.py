@@ -38,6 +38,7 @@ DOCUMENTED = [
     "NORCE_ENTITIES",
     "NORCE_WAREHOUSE",
     "NORCE_WORK_DATABASE",
+    "NORCE_DUCKDB_MEMORY_MB",
     "NORCE_MAX_RPS",
     "NORCE_MAX_INFLIGHT",
     "NORCE_MAX_RETRIES",
@@ -83,6 +84,7 @@ def test_every_environment_variable_is_read():
         "NORCE_ENTITIES": "Orders/Orders,Core/Currencies",
         "NORCE_WAREHOUSE": "/data/wh.duckdb",
         "NORCE_WORK_DATABASE": "/scratch/work.duckdb",
+        "NORCE_DUCKDB_MEMORY_MB": "1024",
         "NORCE_MAX_RPS": "2.5",
         "NORCE_MAX_INFLIGHT": "2",
         "NORCE_MAX_RETRIES": "3",
@@ -103,6 +105,7 @@ def test_every_environment_variable_is_read():
     assert s.extract.entities == ("Orders/Orders", "Core/Currencies")
     assert s.warehouse.path == Path("/data/wh.duckdb")
     assert s.warehouse.work_database == Path("/scratch/work.duckdb")
+    assert s.warehouse.memory_limit_mb == 1024
     assert (s.throttle.max_rps, s.throttle.max_inflight, s.throttle.max_retries) == (2.5, 2, 3)
     assert s.throttle.request_budget == 1000
     assert s.extract.lookback == timedelta(minutes=45)
@@ -295,6 +298,11 @@ def test_work_database_must_differ_from_published():
         {**MINIMAL, "NORCE_WAREHOUSE": "/d/w.duckdb", "NORCE_WORK_DATABASE": "/d/w.duckdb"}
     )
     assert any("must differ" in p for p in problems)
+
+
+def test_duckdb_memory_cap_has_a_floor():
+    problems = problems_of({**MINIMAL, "NORCE_DUCKDB_MEMORY_MB": "8"})
+    assert any("NORCE_DUCKDB_MEMORY_MB must be at least 64" in p for p in problems)
 
 
 def test_direct_construction_is_validated_too():

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
@@ -168,3 +167,12 @@ def test_purge_removes_parents_and_children(wh: Warehouse) -> None:
     assert wh.purge_keys(plan, keys) == 1
     assert wh.execute("select Id from raw.orders") == [(1,)]
     assert wh.execute("select Id from raw.order_items") == [(10,)]
+
+
+def test_memory_cap_applies_to_the_loader_connection(tmp_path: Path) -> None:
+    w = Warehouse(tmp_path / "m.duckdb", run_id="run-1", memory_limit_mb=128)
+    try:
+        limit = w.execute("select current_setting('memory_limit')")[0][0]
+    finally:
+        w.close()
+    assert limit in ("128.0 MiB", "134.2 MB"), limit
