@@ -16,6 +16,7 @@ checkpointed (and must have no WAL left) before it is copied.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -43,6 +44,9 @@ PUBLISH_DDL = """create table if not exists meta.publishes (
 
 _COPY_BUFFER = 8 * 1024 * 1024
 """Copy in 8 MiB chunks: large enough to stream at disk speed, small enough for any host."""
+
+_TEMP_SUFFIX = ".publishing"
+"""Suffix of the temp copy written beside the target (``.<target name>.<random>.publishing``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +161,15 @@ def _record_and_checkpoint(
 
 def _atomic_copy(source: Path, target: Path) -> int:
     """Copy ``source`` to a temp file beside ``target``, fsync, rename over ``target``."""
+    _remove_stale_temp_files(target)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".publishing", dir=target.parent
+        prefix=f".{target.name}.", suffix=_TEMP_SUFFIX, dir=target.parent
     )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            # Held while copying: tells _remove_stale_temp_files the file is in use.
+            fcntl.flock(out.fileno(), fcntl.LOCK_EX)
             shutil.copyfileobj(src, out, _COPY_BUFFER)
             out.flush()
             os.fsync(out.fileno())
@@ -180,6 +187,24 @@ def _atomic_copy(source: Path, target: Path) -> int:
         raise
     _fsync_dir(target.parent)
     return target.stat().st_size
+
+
+def _remove_stale_temp_files(target: Path) -> None:
+    """Delete temp copies a killed publish left beside ``target``.
+
+    A publisher holds ``flock`` on its temp file while copying; the lock dies with the
+    process, so an unlocked temp file belongs to nobody.
+    """
+    for stale in target.parent.iterdir():
+        if not (stale.name.startswith(f".{target.name}.") and stale.name.endswith(_TEMP_SUFFIX)):
+            continue
+        try:
+            with stale.open("rb") as fh:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                log.warning("removing %s left by an interrupted publish", stale)
+                stale.unlink()
+        except OSError:
+            continue  # another publish is copying it, it is gone, or it is not ours to remove
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -133,12 +133,14 @@ def test_doctor_with_bad_credentials_is_exit_3(
 ) -> None:
     use_env(
         monkeypatch,
-        pipeline_env(sim_server, tmp_path / "norce.duckdb", NORCE_CLIENT_SECRET="wrong"),
+        pipeline_env(
+            sim_server, tmp_path / "norce.duckdb", NORCE_CLIENT_SECRET="wrong-secret-5e0c1a"
+        ),
     )
     result = invoke("doctor")
     assert result.exit_code == 3
     assert any(line.startswith("FAIL") and "token" in line for line in result.stdout.splitlines())
-    assert "wrong" not in result.output
+    assert "wrong-secret-5e0c1a" not in result.output
 
 
 @pytest.mark.slow
@@ -263,9 +265,7 @@ def test_erase_removes_the_person_everywhere_and_stays_erased(
 
         # The API still sends the person; a full reload must not bring them back, and the
         # reconciliation with Norce's reporting (which still counts the erased orders) holds.
-        result = invoke(
-            "run", "--full-refresh", "--entities", "Customers/Customers,Orders/Orders"
-        )
+        result = invoke("run", "--full-refresh", "--entities", "Customers/Customers,Orders/Orders")
         assert result.exit_code == 0, result.output
         absent()
         assert query(target, "select count(*) from raw.customers")[0][0] > 0

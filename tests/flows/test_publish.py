@@ -135,3 +135,53 @@ def test_failed_copy_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mon
         publish(work, target, run_id="bad")
     assert _count(target) == 3
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_publish_removes_a_temp_copy_left_by_a_killed_publish(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "norce.duckdb"
+    _make_work_db(work, 3)
+    publish(work, target, run_id="first")
+    # What a publish SIGKILLed mid-copy leaves: a partial temp copy nobody holds.
+    stale = tmp_path / ".norce.duckdb.k1ll3d.publishing"
+    stale.write_bytes(target.read_bytes()[:4096])
+    unrelated = tmp_path / ".other.duckdb.x.publishing"
+    unrelated.write_bytes(b"not ours")
+
+    _make_work_db(work, 4)
+    publish(work, target, run_id="second")
+
+    assert not stale.exists()
+    assert unrelated.exists()
+    assert _count(target) == 4
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".norce")) == []
+
+
+def test_publish_leaves_a_temp_copy_another_publish_is_writing(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    target = tmp_path / "norce.duckdb"
+    _make_work_db(work, 2)
+    busy = tmp_path / ".norce.duckdb.busy01.publishing"
+    busy.write_bytes(b"half a copy")
+    script = textwrap.dedent(
+        f"""
+        import fcntl, sys
+        fh = open({str(busy)!r}, "rb")
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        print("ready", flush=True)
+        sys.stdin.readline()
+        """
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "ready"
+            publish(work, target, run_id="meanwhile")
+        finally:
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+    # The holder (alive and locking it while publish ran) kept its temp copy.
+    assert busy.exists()
+    assert _count(target) == 2
