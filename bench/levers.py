@@ -2,8 +2,8 @@
 
 At ``scale`` (one simulator process): ours with its defaults and with a smaller
 ``batch_rows``; then the pages recorded once and replayed through the loader path with
-DuckDB's defaults and with its buffer manager capped (``memory_limit``), which ours does
-not expose as a setting.
+ours' default DuckDB buffer cap (``NORCE_DUCKDB_MEMORY_MB``, 256 MiB) and with a tighter
+one (``memory_limit``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from bench.simproc import SimulatorProcess
 
 BATCH_ROWS = 10_000
 """A fifth of the default ``batch_rows``."""
-DUCKDB_LIMIT = "256MB"
+DUCKDB_LIMIT = "128MiB"
+"""Half the default cap of ``NORCE_DUCKDB_MEMORY_MB``."""
 
 
 def _rate(rows: int, wall_s: float) -> int:

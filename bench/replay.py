@@ -29,7 +29,7 @@ from bench.meter import Meter
 from bench.pages import ENTITY, PAGE_TOP, OrdersQuery, page_keys
 from bench.sampler import short_path
 from extract.catalog import by_path
-from extract.config import DEFAULT_BATCH_ROWS, DEFAULT_PII_SALT
+from extract.config import DEFAULT_BATCH_ROWS, DEFAULT_MEMORY_LIMIT_MB, DEFAULT_PII_SALT
 from extract.metadata import parse_edmx
 from extract.privacy import PrivacyPolicy
 from extract.reconcile import EntityPlan, reconcile
@@ -114,7 +114,10 @@ def _replay(
     plan = _plan(directory)
     privacy = PrivacyPolicy(DEFAULT_PII_SALT)
     decoder = PageDecoder(plan, privacy)
-    warehouse = Warehouse(warehouse_path, run_id="bench-replay")
+    # the loader's default buffer cap, as in a run configured by the environment
+    warehouse = Warehouse(
+        warehouse_path, run_id="bench-replay", memory_limit_mb=DEFAULT_MEMORY_LIMIT_MB
+    )
     if memory_limit is not None:
         warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
     warehouse.ensure_tables(plan)
