@@ -140,11 +140,16 @@ def plan_partitions(
     partitions = extractor.prepare(entities, applications)
     if isinstance(extractor.progress, ProgressLog):
         extractor.progress.expect(len(partitions))
+    mode = f"{extractor.mode} mode"
+    if extractor.mode == "incremental" and not extractor.warehouse.execute(
+        "select 1 from meta.state limit 1"
+    ):
+        mode = "first load (no watermarks yet: everything)"
     log.info(
-        "run %s: %d partitions, %s mode, up to %d at a time",
+        "run %s: %d partitions, %s, up to %d at a time",
         extractor.run_id,
         len(partitions),
-        extractor.mode,
+        mode,
         extractor.settings.throttle.max_inflight,
     )
     return partitions
