@@ -24,7 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## make lint: ruff + strict mypy on extract/ and flows/
+## make lint: ruff + strict mypy on extract/, flows/, simulator/ and bench/
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

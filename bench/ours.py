@@ -7,18 +7,15 @@ load, later runs on the same warehouse are incremental.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from bench.meter import Meter
 from bench.pages import ENTITY
 from bench.sampler import Sampler
+from bench.tables import table_rows
 from extract.config import load_settings
 from extract.runner import run_extract
 
-TABLES = ("orders", "order_items", "order_infos")
 MAX_RPS = "1000"
 """High enough that the limiter never binds: only ``NORCE_MAX_INFLIGHT`` shapes the load."""
 
@@ -34,19 +31,6 @@ def settings_env(base_url: str, warehouse: str, concurrency: int) -> dict[str, s
         "NORCE_MAX_INFLIGHT": str(concurrency),
         "NORCE_VERIFY_COUNTS": "false",
     }
-
-
-def table_rows(database: Path) -> dict[str, int]:
-    """Rows in each raw Orders table of the work database."""
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        out: dict[str, int] = {}
-        for table in TABLES:
-            row = con.execute(f"select count(*) from raw.{table}").fetchone()
-            out[table] = int(row[0]) if row else 0
-        return out
-    finally:
-        con.close()
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from bench.meter import Meter
 from bench.pages import OrdersQuery
 from bench.simproc import CREDENTIALS, TOKEN_PATH
+from bench.tables import table_rows
 
 DLT_TABLES = ("orders", "orders__items", "orders__infos")
 PREFERRED_FORMAT = "parquet"
@@ -60,21 +61,6 @@ def _resources(query: OrdersQuery) -> list[dict[str, Any]]:
             }
         )
     return resources
-
-
-def table_rows(database: Path, dataset: str) -> dict[str, int]:
-    """Rows in dlt's Orders tables."""
-    import duckdb
-
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        out: dict[str, int] = {}
-        for table in DLT_TABLES:
-            row = con.execute(f"select count(*) from {dataset}.{table}").fetchone()
-            out[table] = int(row[0]) if row else 0
-        return out
-    finally:
-        con.close()
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +111,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     return {
         "dlt_version": dlt.__version__,
         "file_format": file_format,
-        "tables": table_rows(database, "raw"),
+        "tables": table_rows(database, "raw", DLT_TABLES),
         "step_s": steps,
         **meter.figures(),
     }

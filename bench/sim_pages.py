@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -147,7 +148,8 @@ def serve_in_subprocess(seed: int, scale: float) -> Iterator[str]:
         deadline = time.monotonic() + 300
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"simulator exited: {process.stderr.read().decode()}")
+                err = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"simulator exited: {err}")
             try:
                 httpx.get(f"{base_url}/", timeout=1)
                 break
@@ -210,14 +212,13 @@ def main() -> None:
         ]
         for label, query in QUERIES.items():
             figures = {
-                "engine": best_rate(lambda q=query: bench_engine(sim, q, pages), args.rounds),
-                "asgi": best_rate(lambda q=query: bench_asgi(app, token, q, pages), args.rounds),
+                "engine": best_rate(partial(bench_engine, sim, query, pages), args.rounds),
+                "asgi": best_rate(partial(bench_asgi, app, token, query, pages), args.rounds),
                 "loopback x1": best_rate(
-                    lambda q=query: bench_loopback(base_url, http_token, q, pages, 1),
-                    args.rounds,
+                    partial(bench_loopback, base_url, http_token, query, pages, 1), args.rounds
                 ),
                 "loopback x2": best_rate(
-                    lambda q=query: bench_loopback(base_url, http_token, q, pages // 2, 2),
+                    partial(bench_loopback, base_url, http_token, query, pages // 2, 2),
                     args.rounds,
                 ),
             }
