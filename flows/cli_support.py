@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from extract.errors import ConfigError, ExtractError
+from extract.redact import scrub
 from flows.errors import DbtFailed, RunFailed, exit_code_for
 from flows.logs import configure_cli_logging, quiet_prefect_environment
 
@@ -131,7 +132,7 @@ def _fail(exc: BaseException, ctx: click.Context) -> None:
         click.echo(f"error: {exc}", err=True)
     else:
         click.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} -- rerun with -v for the "
+            f"error: unexpected {type(exc).__name__}: {scrub(str(exc))} -- rerun with -v for the "
             "traceback and report it if it persists",
             err=True,
         )

@@ -65,3 +65,27 @@ def test_progress_logs_totals_on_an_interval(caplog: pytest.LogCaptureFixture) -
     done = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     assert done == ["[1/2] Orders/Orders app=1 ok: 1200 rows, 3 pages"]
     assert (progress.rows, progress.pages) == (1700, 4)
+
+
+def test_unexpected_error_line_is_scrubbed_of_secrets() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from extract.redact import register_secret
+    from flows.cli_support import NorceGroup
+
+    secret = "unexpected-canary-3c9e71"
+    register_secret(secret)
+
+    @click.group(cls=NorceGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def boom() -> None:
+        raise RuntimeError(f"client_secret={secret} went where it should not")
+
+    result = CliRunner().invoke(group, ["boom"])
+    assert result.exit_code == 1
+    assert "error: unexpected RuntimeError" in result.output
+    assert secret not in result.output
