@@ -127,7 +127,7 @@ def verbosity(ctx: click.Context) -> int:
 
 def _fail(exc: BaseException, ctx: click.Context) -> None:
     if verbosity(ctx) > 0:
-        traceback.print_exception(exc, file=sys.stderr)
+        click.echo(scrub("".join(traceback.format_exception(exc))).rstrip(), err=True)
     if isinstance(exc, ExtractError):
         click.echo(f"error: {exc}", err=True)
     else:

@@ -89,3 +89,13 @@ def test_unexpected_error_line_is_scrubbed_of_secrets() -> None:
     assert result.exit_code == 1
     assert "error: unexpected RuntimeError" in result.output
     assert secret not in result.output
+
+    @click.group(cls=NorceGroup)
+    @click.pass_context
+    def verbose(ctx: click.Context) -> None:
+        ctx.meta["norce_verbosity"] = 1
+
+    verbose.add_command(boom)
+    result = CliRunner().invoke(verbose, ["boom"])
+    assert "Traceback" in result.output and "RuntimeError" in result.output
+    assert secret not in result.output
