@@ -137,14 +137,14 @@ def plan_partitions(
     extractor: Extractor, entities: list[str] | None, applications: list[int] | None
 ) -> list[Partition]:
     """Reconcile the catalog with ``$metadata`` and list the partitions to extract."""
+    mode = f"{extractor.mode} mode"
+    if extractor.mode == "incremental" and not extractor.warehouse.execute(
+        "select 1 from meta.state where watermark is not null limit 1"
+    ):  # asked before prepare(), which records the partitions it plans
+        mode = "first load (no watermarks yet: everything)"
     partitions = extractor.prepare(entities, applications)
     if isinstance(extractor.progress, ProgressLog):
         extractor.progress.expect(len(partitions))
-    mode = f"{extractor.mode} mode"
-    if extractor.mode == "incremental" and not extractor.warehouse.execute(
-        "select 1 from meta.state limit 1"
-    ):
-        mode = "first load (no watermarks yet: everything)"
     log.info(
         "run %s: %d partitions, %s, up to %d at a time",
         extractor.run_id,

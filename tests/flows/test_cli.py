@@ -184,6 +184,7 @@ def loaded(sim_server: Any, prefect_harness: None, tmp_path_factory: pytest.Temp
         assert result.exit_code == 0, result.output
         assert re.search(r"extract status\s+ok\n", result.stdout)
         assert "error:" not in result.output
+        assert "first load (no watermarks yet: everything)" in result.stderr
         yield target, env
 
 
@@ -201,6 +202,16 @@ def test_status_reads_the_published_file(loaded: tuple[Path, dict[str, str]]) ->
     orders = query(target, "select count(*) from raw.orders where _deleted_at is null")[0][0]
     assert any(line.split()[:2] == ["raw.orders", f"{orders:,}"] for line in out.splitlines()), out
     assert any(line.startswith("Orders/Orders") for line in out.splitlines())  # watermarks
+
+
+@pytest.mark.slow
+def test_a_later_run_is_labelled_incremental(loaded: tuple[Path, dict[str, str]]) -> None:
+    _, env = loaded
+    with pytest.MonkeyPatch.context() as mp:
+        use_env(mp, env)
+        result = invoke("extract", "--entities", "Core/Currencies")
+    assert result.exit_code == 0, result.output
+    assert "incremental mode" in result.stderr and "first load" not in result.stderr
 
 
 @pytest.mark.slow
