@@ -11,6 +11,9 @@ out; data-changing routes return the affected ids.
 ``POST orders/forget``                 same (GDPR flag, personal fields nulled)
 ``POST customers/forget``              same
 ``POST orders/delete``                 same (hard delete)
+``POST rename``                        ``{"namespace", "set", "key", "name"}`` -> ``{"renamed": N}``
+``POST costs``                         ``{"part_no", "price_list_id", "cost"}`` -> changed rows
+``POST currencies/rate``               ``{"code", "rate"}`` (rate card from now on)
 ``POST schema/add-property``           ``{"namespace", "type", "name", "edm_type", "default"}``
 ``POST schema/remove-property``        ``{"namespace", "type", "name"}``
 ``POST schema/change-type``            ``{"namespace", "type", "name", "edm_type"}``
@@ -23,6 +26,7 @@ out; data-changing routes return the affected ids.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -56,6 +60,17 @@ class AdminApi:
             "orders/forget": _by_ids(sim.forget_orders),
             "customers/forget": _by_ids(sim.forget_customers),
             "orders/delete": _by_ids(sim.delete_orders),
+            "rename": lambda b: {
+                "renamed": sim.rename(
+                    _str(b, "namespace"), _str(b, "set"), b.get("key"), _str(b, "name")
+                )
+            },
+            "costs": lambda b: {
+                "changed": sim.set_cost(
+                    _str(b, "part_no"), int(_num(b, "price_list_id")), Decimal(str(_num(b, "cost")))
+                )
+            },
+            "currencies/rate": self._set_rate,
             "schema/add-property": self._add_property,
             "schema/remove-property": self._remove_property,
             "schema/change-type": self._change_type,
@@ -125,6 +140,11 @@ class AdminApi:
             _str(body, "namespace"), _str(body, "type"), _str(body, "name"), _str(body, "edm_type")
         )
         return {"schema_version": self.app.sim.schema.version}
+
+    def _set_rate(self, body: Payload) -> Payload:
+        code, rate = _str(body, "code"), Decimal(str(_num(body, "rate")))
+        self.app.sim.set_exchange_rate(code, rate)
+        return {"code": code.upper(), "rate": str(rate)}
 
     def _faults(self, body: Payload) -> Payload:
         config = FaultConfig.parse(body.get("spec") or "")

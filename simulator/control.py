@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
 
 from simulator.clock import Clock
 from simulator.generate import activity, changes
+from simulator.generate.common import INTEGRATION_USER
 from simulator.generate.world import World, build_world, install
 from simulator.schema import DEFAULT_DECIMAL, Property, Schema, build_schema
 from simulator.store import Store, TypeRef, polars_dtype
@@ -71,7 +73,7 @@ class Simulator:
             raise ValueError("anchor must be timezone-aware (UTC)")
         frames, world = build_world(seed, scale, anchor.astimezone(UTC))
         store = Store(build_schema(), Clock())
-        install(store, frames)
+        install(store, frames, world)
         return cls(store, world)
 
     # -- time -------------------------------------------------------------------------
@@ -133,6 +135,72 @@ class Simulator:
     def delete_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
         """Hard-delete orders with their lines, infos and snapshots (no trace left)."""
         return self._apply(changes.delete_orders, changes.ORDER, n, ids, only_live=False)
+
+    def rename(self, namespace: str, set_name: str, key: object, name: str) -> int:
+        """Rename one row of a set with a single-column key (a product, an application,
+        a payment method, ...): its ``DefaultName`` (or ``Name``); stamps ``Updated``.
+
+        Returns:
+            The number of rows renamed (0 for an unknown key).
+
+        Raises:
+            KeyError: If the set is unknown.
+            ValueError: If its key has several columns or it has no name column.
+        """
+        entity_type = self.schema.set_type(namespace, set_name)
+        if len(entity_type.key) != 1:
+            raise ValueError(f"{namespace}/{set_name} has a composite key")
+        ref = (namespace, entity_type.name)
+        with self.store.lock:
+            frames, found = changes.rename(
+                self.store.base, ref, entity_type.key[0], key, name, self.clock.now()
+            )
+            self._commit(frames)
+        return int(found.size)
+
+    def set_cost(self, part_no: str, price_list_id: int, cost: Decimal) -> int:
+        """Change a SKU's unit cost on a price list (in its currency); stamps ``Updated``.
+
+        Returns:
+            The number of price rows changed (0 for an unknown SKU or price list).
+        """
+        with self.store.lock:
+            frames, rows = changes.set_cost(
+                self.store.base, part_no, price_list_id, Decimal(cost), self.clock.now()
+            )
+            self._commit(frames)
+        return int(rows.size)
+
+    def set_exchange_rate(self, code: str, rate: Decimal) -> None:
+        """Change the rate card (``Core/Currencies`` and ``Application/ClientCurrencies``)
+        from now on: invoices issued from now carry the new rate, earlier ones keep theirs.
+        The rate (value of one unit in EUR) is rounded to 4 decimals.
+
+        Raises:
+            KeyError: If no currency has that code.
+            ValueError: If the rate is not positive.
+        """
+        # Invoices carry the rate with 4 decimals: the card uses the same precision.
+        rate = Decimal(rate).quantize(Decimal("0.0001"))
+        if rate <= 0:
+            raise ValueError(f"an exchange rate must be positive, got {rate}")
+        with self.store.lock:
+            now = self.clock.now()
+            currencies = self.store.base("Core", "Currency")
+            rows = np.flatnonzero((currencies["Code"] == code.upper()).to_numpy())
+            if rows.size == 0:
+                raise KeyError(f"no currency with code {code!r}")
+            currency_id = int(currencies["Id"][int(rows[0])])
+            stamp = {"ExchangeRate": rate, "Updated": now, "UpdatedBy": INTEGRATION_USER}
+            client = self.store.base("Application", "CurrencyClient")
+            client_rows = np.flatnonzero((client["CurrencyId"] == currency_id).to_numpy())
+            self._world.rates.change(currency_id, now, rate)
+            self._commit(
+                {
+                    ("Core", "Currency"): changes.patch(currencies, rows, stamp),
+                    ("Application", "CurrencyClient"): changes.patch(client, client_rows, stamp),
+                }
+            )
 
     # -- schema drift -----------------------------------------------------------------
     def add_property(
