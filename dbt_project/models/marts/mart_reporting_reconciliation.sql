@@ -1,11 +1,13 @@
 {#-
-    Our order count and net amount (orders not cancelled, from fct_orders, plus orders we
-    erased locally that Norce still counts) beside Norce's
-    own Reporting/OrderSummaryByMonth, per application x month (UTC) x currency, amounts in
+    Our order count and net revenue (orders not cancelled, from fct_orders, plus orders we
+    erased locally that Norce still counts) beside Norce's own
+    Reporting/OrderSummaryByMonth, per application x month (UTC) x currency, amounts in
     that currency. A month present on one side only shows as a full difference.
 
     Relative difference = |ours - Norce's| / |Norce's| (1 when Norce reports 0 and we do
-    not). Empty when the tenant does not serve the Reporting set.
+    not). When the tenant serves no Reporting data (the set answers 500 on some tenants),
+    every row of ours says so: reconciliation_status 'summary_not_available' and the
+    note "Norce summary not available", with nothing to compare.
 -#}
 with
 
@@ -16,7 +18,7 @@ ours as (
         order_month,
         currency_id,
         count(*) as order_count,
-        sum(order_net_amount) as net_amount
+        sum(net_revenue) as net_revenue
     from {{ ref('fct_orders') }}
     where not is_cancelled
     group by all
@@ -31,7 +33,7 @@ erased as (
         order_month,
         currency_id,
         count(*) as order_count,
-        sum(net_amount) as net_amount
+        sum(net_amount) as net_revenue
     from {{ ref('stg_loader__erased_orders') }}
     where status_id != 6
     group by all
@@ -45,8 +47,14 @@ reported as (
         order_month,
         currency_id,
         order_count,
-        net_amount
+        net_amount as net_revenue
     from {{ ref('stg_norce__order_summary_by_month') }}
+
+),
+
+availability as (
+
+    select exists (select 1 from reported) as is_summary_available
 
 ),
 
@@ -65,9 +73,9 @@ compared as (
         coalesce(ours.order_count, 0) + coalesce(erased.order_count, 0)
             as warehouse_order_count,
         coalesce(erased.order_count, 0) as erased_order_count,
-        coalesce(reported.order_count, 0) as reported_order_count,
-        coalesce(ours.net_amount, 0) + coalesce(erased.net_amount, 0) as warehouse_net_amount,
-        coalesce(reported.net_amount, 0) as reported_net_amount,
+        reported.order_count as reported_order_count,
+        coalesce(ours.net_revenue, 0) + coalesce(erased.net_revenue, 0) as warehouse_net_revenue,
+        reported.net_revenue as reported_net_revenue,
         ours.application_id is not null as in_warehouse,
         reported.application_id is not null as in_reporting
     from ours
@@ -79,37 +87,37 @@ compared as (
         on coalesce(ours.application_id, reported.application_id) = erased.application_id
         and coalesce(ours.order_month, reported.order_month) = erased.order_month
         and coalesce(ours.currency_id, reported.currency_id) = erased.currency_id
-    -- No Reporting data at all (the set answers 500 on some tenants): nothing to compare.
-    where exists (select 1 from reported)
 
 ),
 
 differences as (
 
     select
-        *,
+        compared.*,
+        availability.is_summary_available,
         warehouse_order_count - reported_order_count as order_count_difference,
-        warehouse_net_amount - reported_net_amount as net_amount_difference,
+        warehouse_net_revenue - reported_net_revenue as net_revenue_difference,
         case
+            when reported_order_count is null then null
             when reported_order_count = 0
                 then case when warehouse_order_count = 0 then 0.0 else 1.0 end
             else abs(warehouse_order_count - reported_order_count) / abs(reported_order_count)
         end as order_count_relative_difference,
         case
-            when reported_net_amount = 0
-                then case when warehouse_net_amount = 0 then 0.0 else 1.0 end
-            else cast(abs(warehouse_net_amount - reported_net_amount) as double)
-                / abs(cast(reported_net_amount as double))
-        end as net_amount_relative_difference
+            when reported_net_revenue is null then null
+            when reported_net_revenue = 0
+                then case when warehouse_net_revenue = 0 then 0.0 else 1.0 end
+            else cast(abs(warehouse_net_revenue - reported_net_revenue) as double)
+                / abs(cast(reported_net_revenue as double))
+        end as net_revenue_relative_difference
     from compared
+    cross join availability
 
 ),
 
 final as (
 
     select
-        {{ surrogate_key(['differences.application_id', 'differences.order_month',
-                          'differences.currency_id']) }} as reconciliation_key,
         differences.application_id,
         differences.order_month,
         year(differences.order_month) as order_year,
@@ -121,25 +129,33 @@ final as (
         differences.reported_order_count,
         differences.order_count_difference,
         differences.order_count_relative_difference,
-        differences.warehouse_net_amount,
-        differences.reported_net_amount,
-        differences.net_amount_difference,
-        differences.net_amount_relative_difference,
-        greatest(
-            differences.order_count_relative_difference,
-            differences.net_amount_relative_difference
-        ) <= {{ var('reconciliation_tolerance') }} as is_within_tolerance,
+        cast(differences.warehouse_net_revenue as decimal(18, 4)) as warehouse_net_revenue,
+        cast(differences.reported_net_revenue as decimal(18, 4)) as reported_net_revenue,
+        cast(differences.net_revenue_difference as decimal(18, 4)) as net_revenue_difference,
+        differences.net_revenue_relative_difference,
         case
+            when not differences.is_summary_available then null
+            when not differences.in_reporting or not differences.in_warehouse then false
+            else greatest(
+                differences.order_count_relative_difference,
+                differences.net_revenue_relative_difference
+            ) <= {{ var('reconciliation_tolerance') }}
+        end as is_within_tolerance,
+        case
+            when not differences.is_summary_available then 'summary_not_available'
             when not differences.in_reporting then 'missing_in_reporting'
             when not differences.in_warehouse then 'missing_in_warehouse'
             when differences.order_count_difference = 0
-                and differences.net_amount_difference = 0 then 'matched'
+                and differences.net_revenue_difference = 0 then 'matched'
             when greatest(
                 differences.order_count_relative_difference,
-                differences.net_amount_relative_difference
+                differences.net_revenue_relative_difference
             ) <= {{ var('reconciliation_tolerance') }} then 'within_tolerance'
             else 'out_of_tolerance'
-        end as reconciliation_status
+        end as reconciliation_status,
+        case
+            when not differences.is_summary_available then 'Norce summary not available'
+        end as reconciliation_note
     from differences
     left join currencies
         on differences.currency_id = currencies.currency_id
