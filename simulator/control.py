@@ -266,6 +266,12 @@ class Simulator:
         """
         return self.store.frame(namespace, self.schema.entity_set(namespace, set_name).entity_type)
 
+    def exchange_rates(self) -> pl.DataFrame:
+        """The rate card's history: ``CurrencyId``, ``ValidFrom``, ``ExchangeRate`` (value of
+        one unit in EUR), one row per rate and the moment it took effect."""
+        with self.store.lock:
+            return self._world.rates.frame
+
     def stats(self) -> dict[str, int]:
         """Rows per non-empty type, keyed ``"Namespace.Type"`` (derived types included)."""
         return self.store.row_counts()

@@ -73,18 +73,36 @@ earliest as (
 
 ),
 
+order_span as (
+
+    select min(order_date) as first_day, max(order_date) as last_day
+    from {{ ref('stg_norce__orders') }}
+
+),
+
+evidence_span as (
+
+    select
+        cast(min(observed_at) as date) as first_day,
+        cast(max(observed_at) as date) as last_day
+    from observations
+
+),
+
 bounds as (
 
     select
         least(
-            coalesce((select min(order_date) from {{ ref('stg_norce__orders') }}), current_date),
-            coalesce((select cast(min(observed_at) as date) from observations), current_date)
+            coalesce(order_span.first_day, current_date),
+            coalesce(evidence_span.first_day, current_date)
         ) as first_day,
         greatest(
             current_date,
-            coalesce((select max(order_date) from {{ ref('stg_norce__orders') }}), current_date),
-            coalesce((select cast(max(observed_at) as date) from observations), current_date)
+            coalesce(order_span.last_day, current_date),
+            coalesce(evidence_span.last_day, current_date)
         ) as last_day
+    from order_span
+    cross join evidence_span
 
 ),
 
@@ -92,8 +110,7 @@ days as (
 
     select
         currencies.currency_id,
-        cast(day.day as date) as date_day,
-        (cast(day.day as date) + 1)::timestamp at time zone 'UTC' as day_end
+        cast(day.day as date) as date_day
     from bounds
     cross join currencies
     cross join lateral (
@@ -102,17 +119,36 @@ days as (
 
 ),
 
+-- The last observation of each day per currency (UTC days).
+closing as (
+
+    select
+        currency_id,
+        {{ utc_date('observed_at') }} as date_day,
+        arg_max(rate_to_eur, observed_at) as rate_to_eur,
+        arg_max(rate_source, observed_at) as rate_source
+    from observations
+    group by 1, 2
+
+),
+
+-- Carried forward to the days without one.
 in_force as (
 
     select
         days.currency_id,
         days.date_day,
-        observations.rate_to_eur,
-        observations.rate_source
+        last_value(closing.rate_to_eur ignore nulls) over carried as rate_to_eur,
+        last_value(closing.rate_source ignore nulls) over carried as rate_source
     from days
-    asof left join observations
-        on days.currency_id = observations.currency_id
-        and days.day_end > observations.observed_at
+    left join closing
+        on days.currency_id = closing.currency_id
+        and days.date_day = closing.date_day
+    window carried as (
+        partition by days.currency_id
+        order by days.date_day
+        rows between unbounded preceding and current row
+    )
 
 )
 

@@ -3,6 +3,7 @@
     the invoicing vocabulary: an invoice carries invoiced_* amounts, a credit invoice
     (a return) returned_* amounts as positive numbers, in the document currency and in the
     reporting currency at the document's own rate (CurrencyRate). Dated by invoice_date.
+    Net amounts are the sum of the document's lines (SalesBalance when it has none).
 -#}
 with
 
@@ -14,9 +15,13 @@ documents as (
 
 lines as (
 
+    -- Net amounts from the lines, converted line by line as the order facts do, so a
+    -- return adds up to the same total here and in fct_orders.
     select
         invoice_id,
-        {{ money('coalesce(sum(quantity) filter (where not is_freight), 0)') }} as units
+        {{ money('coalesce(sum(quantity) filter (where not is_freight), 0)') }} as units,
+        {{ money('sum(line_amount)') }} as net_amount,
+        {{ money('sum(' ~ convert('line_amount', 'fx_rate') ~ ')') }} as net_amount_rc
     from {{ ref('int_invoice_lines') }}
     group by invoice_id
 
@@ -33,7 +38,10 @@ measured as (
     select
         documents.*,
         customers.customer_key,
-        coalesce(lines.units, 0) as document_units
+        coalesce(lines.units, 0) as document_units,
+        coalesce(lines.net_amount, documents.sales_balance_amount) as document_net,
+        coalesce(lines.net_amount_rc, {{ convert('documents.sales_balance_amount', 'documents.fx_rate') }})
+            as document_net_rc
     from documents
     inner join customers
         on documents.order_id = customers.order_id
@@ -64,9 +72,9 @@ final as (
         -- invoicing vocabulary, document currency
         {{ money(counted('not is_credit_note', 'document_units')) }} as invoiced_units,
         {{ money(counted('is_credit_note', '-document_units')) }} as returned_units,
-        {{ money(counted('not is_credit_note', 'sales_balance_amount')) }} as invoiced_revenue,
-        {{ money(counted('is_credit_note', '-sales_balance_amount')) }} as returned_revenue,
-        {{ money('sales_balance_amount') }} as invoiced_revenue_after_returns,
+        {{ money(counted('not is_credit_note', 'document_net')) }} as invoiced_revenue,
+        {{ money(counted('is_credit_note', '-document_net')) }} as returned_revenue,
+        document_net as invoiced_revenue_after_returns,
         {{ money(counted('not is_credit_note', 'vat_amount')) }} as invoiced_vat_amount,
         {{ money(counted('not is_credit_note', 'fee_amount')) }} as invoiced_fee_revenue,
         {{ money(counted('not is_credit_note', 'invoice_amount')) }} as invoiced_total_incl_vat,
@@ -76,11 +84,9 @@ final as (
         currency_rate,
         reporting_currency_code,
         fx_rate,
-        {{ convert(counted('not is_credit_note', 'sales_balance_amount'), 'fx_rate') }}
-            as invoiced_revenue_rc,
-        {{ convert(counted('is_credit_note', '-sales_balance_amount'), 'fx_rate') }}
-            as returned_revenue_rc,
-        {{ convert('sales_balance_amount', 'fx_rate') }} as invoiced_revenue_after_returns_rc,
+        {{ money(counted('not is_credit_note', 'document_net_rc')) }} as invoiced_revenue_rc,
+        {{ money(counted('is_credit_note', '-document_net_rc')) }} as returned_revenue_rc,
+        document_net_rc as invoiced_revenue_after_returns_rc,
         {{ convert(counted('not is_credit_note', 'vat_amount'), 'fx_rate') }}
             as invoiced_vat_amount_rc,
         {{ convert(counted('not is_credit_note', 'fee_amount'), 'fx_rate') }}
