@@ -20,6 +20,7 @@
         ],
     )
 }}
+-- depends_on: {{ ref('int_customer_keys') }}
 select
     customer_key,
     customer_id,
