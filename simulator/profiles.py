@@ -129,6 +129,8 @@ PROFILES: dict[str, Profile] = {
         reporting_down=True,
         no_customer_forget_flag=True,
         no_updated=("Orders/DeliveryNotes",),
+        # No published value; a little under what the loader's default throttle sends
+        # (4 requests/s = 240/min), so a default-configured first run meets the limit.
         minute_budget=200,
     ),
 }

@@ -93,8 +93,10 @@ def test_cli_serves_a_tenant_profile(token_form):
 
 
 def test_cli_lists_profiles_and_refuses_unknown_ones():
+    from flows.cli import main
+
     runner = CliRunner()
-    result = runner.invoke(simulate, ["--help"])
+    result = runner.invoke(main, ["simulate", "--help"])  # as norce-wh simulate --help
     assert result.exit_code == 0
     assert "docs-2.0" in result.output and "default" in result.output
     assert "no_customer_forget_flag" in result.output
