@@ -169,8 +169,9 @@ class Store:
         """All current rows of an entity type, one column per schema property.
 
         Columns follow the schema order with the dtypes of :func:`polars_dtype`; rows are
-        sorted by the type's key. Types without data give an empty frame; derived types
-        (invoices, delivery notes, Reporting) are computed from the current orders.
+        sorted by the type's key as served (a key retyped to a string sorts as text).
+        Types without data give an empty frame; derived types (invoices, delivery notes,
+        Reporting) are computed from the current orders.
 
         Raises:
             KeyError: If the namespace or type is unknown.
@@ -184,6 +185,10 @@ class Store:
             if cached is not None and cached[0] == stamp:
                 return cached[1]
             view = conform(base, entity_type, self._defaults.get(ref))
+            if any(base.schema.get(k) != view.schema[k] for k in entity_type.key):
+                # a key served in another type than stored (string ids) is served in the
+                # order of its served type: '10' sorts before '9'
+                view = view.sort(list(entity_type.key), maintain_order=True)
             self._views[ref] = (stamp, view)
             return view
 
