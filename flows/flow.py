@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from extract.config import load_settings
 from extract.runner import RunMode
 from flows.build import build_marts
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
 from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
 from flows.logs import forward_to_prefect

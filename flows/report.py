@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from extract.results import PartitionResult, RunSummary
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.publish import PublishResult
 
 __all__ = [
