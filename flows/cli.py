@@ -186,11 +186,13 @@ def serve(
 def status(config: Path | None, runs: int) -> None:
     """Show recent runs, rows and freshness per table, and watermarks.
 
-    Reads the published warehouse file, so it works while a run is in progress.
+    Reads the published warehouse file, so it works while a run is in progress. Needs no
+    API settings: only NORCE_WAREHOUSE (or [warehouse] in the settings file).
     """
+    from flows.read_settings import warehouse_settings
     from flows.status import read_status, render_status
 
-    click.echo(render_status(read_status(load_cli_settings(config), last_runs=runs)), nl=False)
+    click.echo(render_status(read_status(warehouse_settings(config), last_runs=runs)), nl=False)
 
 
 @main.command()
