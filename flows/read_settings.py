@@ -49,9 +49,8 @@ def warehouse_settings(
     if path is not None:
         values.update(_toml_warehouse(path.expanduser(), problems))
     for name, variable in READ_ENV_VARS.items():
-        value = environ.get(variable, "").strip()
-        if value:
-            values[name] = value
+        if environ.get(variable, "").strip():
+            values[name] = environ[variable]
     typed: dict[str, object] = {}
     for name, value in values.items():
         if not isinstance(value, str) or not value.strip():
