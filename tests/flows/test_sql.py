@@ -62,7 +62,9 @@ def test_table_output_is_capped_and_says_so(warehouse: Path) -> None:
 def test_file_argument_and_stdin_run_every_statement(warehouse: Path, tmp_path: Path) -> None:
     script = tmp_path / "q.sql"
     script.write_text(
-        "select count(*) as n from marts.sales;\n.format csv\nselect max(id) as top from marts.sales;\n"
+        "select count(*) as n from marts.sales;\n"
+        ".format csv\n"
+        "select max(id) as top from marts.sales;\n"
     )
     out = sql(str(script)).stdout
     assert "2500" in out and out.rstrip().endswith("top\n2499")
