@@ -16,6 +16,7 @@ from typing import TextIO
 
 import click
 
+from extract.errors import ConfigError
 from flows.cli_support import (
     NorceGroup,
     check_entities,
@@ -256,6 +257,43 @@ def sql(
                 interact(shell)
     finally:
         con.close()
+
+
+@main.command()
+@config_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8088,
+    show_default=True,
+    help="0: any free port.",
+)
+def docs(config: Path | None, port: int) -> None:
+    """Serve the dbt docs and the last run's report page on 127.0.0.1, read-only.
+
+    Each run publishes both beside the warehouse (norce.docs.html, norce.report.html);
+    this serves them at / (models, columns, lineage) and /report (charts and figures)
+    until Ctrl-C. Needs no API settings: only NORCE_WAREHOUSE.
+    """
+    from flows.docs_server import DocsServer
+    from flows.read_settings import warehouse_settings
+
+    try:
+        server = DocsServer(warehouse_settings(config).path, port)
+    except OSError as exc:
+        raise ConfigError(
+            [f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"],
+            hint="give another --port (0 picks a free one)",
+        ) from exc
+    click.echo(f"dbt docs:    {server.url}")
+    click.echo(f"run report:  {server.url}report")
+    click.echo("Serving read-only on 127.0.0.1; Ctrl-C stops.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        server.server_close()
 
 
 @main.command()

@@ -27,9 +27,20 @@ import duckdb
 from extract.errors import WarehouseError
 from flows.logs import quiet_prefect_console, quiet_prefect_environment
 
-__all__ = ["DEFAULT_SCALE", "DEMO_ENV", "Question", "answer_questions", "run_demo"]
+__all__ = [
+    "DEFAULT_SCALE",
+    "DEFAULT_WAREHOUSE",
+    "DEMO_ENV",
+    "Question",
+    "answer_questions",
+    "explore_commands",
+    "run_demo",
+]
 
 log = logging.getLogger(__name__)
+
+DEFAULT_WAREHOUSE = Path("warehouse/norce.duckdb")
+"""Where ``make demo`` publishes (the same default as ``NORCE_WAREHOUSE``)."""
 
 DEFAULT_SCALE = 1.0
 """Simulated data volume of ``make demo``; measured to keep the demo near two minutes on
@@ -276,6 +287,23 @@ def run_demo(
         raise failure
 
 
+_EXPLORE_WIDTH = 68
+
+
+def explore_commands(warehouse: Path) -> list[tuple[str, str]]:
+    """What the demo suggests next; each command exists and needs no API settings."""
+    env = "" if warehouse == DEFAULT_WAREHOUSE else f"NORCE_WAREHOUSE={warehouse} "
+    return [
+        (f"{env}norce-wh sql", "SQL prompt on the published file (read-only)"),
+        (
+            f'{env}norce-wh sql -c "select * from marts.mart_sales_monthly limit 10"',
+            "one query",
+        ),
+        (f"{env}norce-wh status", "runs, rows and freshness per table"),
+        (f"{env}norce-wh docs", "dbt docs (columns, lineage) and the report with charts"),
+    ]
+
+
 def _print_tour(warehouse: Path, seconds: float) -> None:
     click.echo(f"Warehouse published at {warehouse.resolve()}")
     click.echo("(a copy made after the run; open it read-only, loads never block it)\n")
@@ -291,8 +319,7 @@ def _print_tour(warehouse: Path, seconds: float) -> None:
             click.echo(("  " + "  ".join(cells)).rstrip())
         click.echo("")
     click.echo("Explore it yourself:")
-    click.echo(f"  duckdb {warehouse} -readonly")
-    click.echo("  D select * from marts.mart_sales_monthly limit 10;")
-    click.echo("  norce-wh status        # runs, rows and freshness per table")
+    for command, what in explore_commands(warehouse):
+        click.echo(f"  {command:<{_EXPLORE_WIDTH}}  # {what}")
     click.echo(f"\nDemo finished in {seconds:.0f} s.")
     sys.stdout.flush()

@@ -31,6 +31,7 @@ from flows.publish import PublishResult
 from flows.publish import publish as publish_file
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
+from flows.site import publish_pages_task
 
 __all__ = ["build_dbt", "norce_elt", "publish_warehouse", "report_artifacts"]
 
@@ -182,6 +183,10 @@ def norce_elt(
                 publish=published,
                 dbt_skipped_reason=skipped,
             )
+            if published is not None:  # docs and report page beside the warehouse
+                publish_pages_task(
+                    report, work_db, published.target, settings.extract.reporting_currency
+                )
         finally:
             extractor.lock.release()
         report_artifacts(report)
