@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -287,20 +288,30 @@ def run_demo(
         raise failure
 
 
-_EXPLORE_WIDTH = 68
+def program() -> str:
+    """How the user can call ``norce-wh`` again: ``.venv/bin/norce-wh`` after ``make demo``
+    (the virtualenv is not on their PATH), plain ``norce-wh`` when it is on the PATH."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "norce-wh":
+        return "norce-wh"
+    found = shutil.which("norce-wh")
+    if found and Path(found).resolve() == argv0.resolve():
+        return "norce-wh"
+    try:
+        return str(argv0.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(argv0)
 
 
 def explore_commands(warehouse: Path) -> list[tuple[str, str]]:
     """What the demo suggests next; each command exists and needs no API settings."""
     env = "" if warehouse == DEFAULT_WAREHOUSE else f"NORCE_WAREHOUSE={warehouse} "
+    cli = env + program()
     return [
-        (f"{env}norce-wh sql", "SQL prompt on the published file (read-only)"),
-        (
-            f'{env}norce-wh sql -c "select * from marts.mart_sales_monthly limit 10"',
-            "one query",
-        ),
-        (f"{env}norce-wh status", "runs, rows and freshness per table"),
-        (f"{env}norce-wh docs", "dbt docs (columns, lineage) and the report with charts"),
+        (f"{cli} sql", "SQL prompt on the published file (read-only)"),
+        (f'{cli} sql -c "select * from marts.mart_sales_monthly limit 10"', "one query"),
+        (f"{cli} status", "runs, rows and freshness per table"),
+        (f"{cli} docs", "dbt docs (columns, lineage) and the report with charts"),
     ]
 
 
@@ -319,7 +330,9 @@ def _print_tour(warehouse: Path, seconds: float) -> None:
             click.echo(("  " + "  ".join(cells)).rstrip())
         click.echo("")
     click.echo("Explore it yourself:")
-    for command, what in explore_commands(warehouse):
-        click.echo(f"  {command:<{_EXPLORE_WIDTH}}  # {what}")
+    commands = explore_commands(warehouse)
+    width = max(len(command) for command, _ in commands)
+    for command, what in commands:
+        click.echo(f"  {command:<{width}}  # {what}")
     click.echo(f"\nDemo finished in {seconds:.0f} s.")
     sys.stdout.flush()
