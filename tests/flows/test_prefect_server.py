@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,39 @@ def test_a_deployment_run_on_a_real_server_reports_what_the_warehouse_holds(
     assert {"Orders/Orders", "Orders/Invoices", "Orders/DeliveryNotes"} <= entities
     assert "data:image/png;base64," in markdown  # the charts travel with the artifact
     assert target.with_name("norce.report.html").is_file()
+
+    # The section's other way: `norce-wh serve --cadences` registers the same four
+    # deployments with the server and serves them from its own process (no work pool).
+    _serve_cadences_registers_the_deployments(api, stack)
+
+
+def _serve_cadences_registers_the_deployments(api: str, stack: PrefectStack) -> None:
+    log = stack.home / "serve-cadences.log"
+    started = datetime.now(UTC)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(BIN / "norce-wh"), "serve", "--cadences"],
+            cwd=ROOT,
+            env=stack.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stack.procs.append((proc, log))
+    names = {"lookups-daily", "products-customers-hourly", "orders-15min", "reporting-nightly"}
+    deadline = time.monotonic() + 120
+    served: set[str] = set()
+    while time.monotonic() < deadline and served != names:
+        assert proc.poll() is None, _tail(log)
+        found = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        # serve re-registers (updates) each deployment it serves
+        served = {d["name"] for d in found if d["name"] in names and _iso(d["updated"]) > started}
+        time.sleep(1)
+    assert served == names, f"serve --cadences registered {sorted(served)}\n{_tail(log)}"
+
+
+def _iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _table(data: Any) -> list[dict[str, Any]]:
