@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from extract.errors import WarehouseError
-from flows.site import docs_path, report_path
+from flows.pages import docs_path, report_path
 
 __all__ = ["DocsServer", "pages_for"]
 

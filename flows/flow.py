@@ -27,11 +27,11 @@ from flows.dbt_runner import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
 from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
 from flows.logs import forward_to_prefect
+from flows.pages import publish_pages_task
 from flows.publish import PublishResult
 from flows.publish import publish as publish_file
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
-from flows.site import publish_pages_task
 
 __all__ = ["build_dbt", "norce_elt", "publish_warehouse", "report_artifacts"]
 

@@ -1,6 +1,6 @@
 """The run report as one self-contained HTML page (charts inlined as SVG, no scripts).
 
-Published beside the warehouse by :mod:`flows.site`; it shows the same sections and
+Published beside the warehouse by :mod:`flows.pages`; it shows the same sections and
 figures as the terminal summary and the Prefect artifact, with the charts on top.
 """
 

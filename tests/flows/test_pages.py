@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from flows.docs_server import DocsServer
-from flows.site import docs_path, report_path
+from flows.pages import docs_path, report_path
 from tests.flows.browser import artifacts_dir, chromium, distinct_colours
 from tests.flows.helpers import PublishedRun, artifacts_of, query
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.site import docs_path, report_path
+from flows.pages import docs_path, report_path
 from tests.flows.helpers import PublishedRun
 
 ROOT = Path(__file__).resolve().parents[2]
