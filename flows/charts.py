@@ -11,12 +11,12 @@ import base64
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 from matplotlib.figure import Figure
 
-from flows.trends import RevenueDay, RunPoint
+from flows.trends import REVENUE_DAYS, RevenueDay, RunPoint
 
 __all__ = ["Chart", "revenue_chart", "runs_chart"]
 
@@ -56,7 +56,10 @@ def revenue_chart(points: list[RevenueDay], currency: str | None) -> Chart | Non
     series: dict[str, dict[date, float]] = defaultdict(dict)
     for p in points:
         series[p.application][p.day] = series[p.application].get(p.day, 0.0) + p.net_revenue
-    days = sorted({p.day for p in points})
+    # Every calendar day of the window: a day without orders is a day without revenue.
+    last = max(p.day for p in points)
+    first = min(min(p.day for p in points), last - timedelta(days=REVENUE_DAYS - 1))
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     fig = Figure(figsize=_SIZE)
     ax = fig.add_subplot()
     for application, values in sorted(series.items()):
@@ -66,7 +69,7 @@ def revenue_chart(points: list[RevenueDay], currency: str | None) -> Chart | Non
     ax.set_title(title, fontsize=11, loc="left")
     ax.set_ylabel(f"net revenue{unit}")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=4, frameon=False)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
     fig.autofmt_xdate()
     total = sum(p.net_revenue for p in points)
@@ -94,13 +97,16 @@ def runs_chart(runs: list[RunPoint]) -> Chart | None:
     seconds.plot(x, [r.seconds for r in runs], color="#e45756", marker="o", label="seconds")
     seconds.set_ylabel("extract seconds")
     seconds.set_ylim(bottom=0)
-    title = f"Rows and seconds of the last {len(runs)} runs"
+    title = f"Rows and seconds of the last {len(runs)} runs" if len(runs) > 1 else "The last run"
     ax.set_title(title, fontsize=11, loc="left")
     ax.grid(True, axis="y", alpha=0.3)
     handles = ax.get_legend_handles_labels()[0] + seconds.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize=8, loc="upper left", frameon=False)
+    ax.legend(
+        handles=handles, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), ncol=2, frameon=False
+    )
+    plural = "s" if len(runs) > 1 else ""
     alt = (
-        f"{len(runs)} runs from {runs[0].started_at:%Y-%m-%d %H:%M} to "
+        f"{len(runs)} run{plural} from {runs[0].started_at:%Y-%m-%d %H:%M} to "
         f"{runs[-1].started_at:%Y-%m-%d %H:%M} UTC: {sum(r.rows for r in runs):,} rows in all, "
         f"extracts of {min(r.seconds for r in runs):.1f} to {max(r.seconds for r in runs):.1f} s"
     )
