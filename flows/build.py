@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flows.dbt import DbtRunResult, run_dbt
+from flows.dbt_runner import DbtRunResult, run_dbt
 
 __all__ = ["build_marts"]
 

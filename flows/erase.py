@@ -21,7 +21,7 @@ from extract.locking import RunLock
 from extract.privacy import PrivacyPolicy
 from extract.warehouse import Warehouse
 from flows.build import build_marts
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.errors import DbtFailed
 from flows.publish import PublishResult, publish
 

@@ -23,10 +23,11 @@ from prefect.cache_policies import NO_CACHE
 from extract.config import load_settings
 from extract.runner import RunMode
 from flows.build import build_marts
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
 from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
 from flows.logs import forward_to_prefect
+from flows.pages import publish_pages_task
 from flows.publish import PublishResult
 from flows.publish import publish as publish_file
 from flows.render import render_markdown, table_artifact_rows
@@ -182,6 +183,10 @@ def norce_elt(
                 publish=published,
                 dbt_skipped_reason=skipped,
             )
+            if published is not None:  # docs and report page beside the warehouse
+                publish_pages_task(
+                    report, work_db, published.target, settings.extract.reporting_currency
+                )
         finally:
             extractor.lock.release()
         report_artifacts(report)

@@ -30,7 +30,7 @@ from extract.config import Settings, load_settings
 from extract.erasure import erase_from_raw
 from extract.runner import run_extract
 from extract.warehouse import Warehouse
-from flows.dbt import DbtBuildError, DbtRunResult, dbt_build, run_dbt
+from flows.dbt_runner import DbtBuildError, DbtRunResult, dbt_build, run_dbt
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 
