@@ -26,13 +26,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from extract.config import Settings, load_settings
-from extract.erasure import erase_from_raw
-from extract.runner import run_extract
-from extract.warehouse import Warehouse
+from extract.load.erasure import erase_from_raw
+from extract.load.warehouse import Warehouse
+from extract.settings import Settings, load_settings
 from flows.dbt import DbtBuildError, DbtRunResult, dbt_build, run_dbt
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
+from tests.loader import load
 
 pytestmark = pytest.mark.slow
 
@@ -158,7 +158,7 @@ def build(database: Path, **kwargs: object) -> Build:
 
 
 def extract(settings: Settings) -> None:
-    summary = run_extract(settings)
+    summary = load(settings)
     assert summary.status == "ok", [p.error for p in summary.partitions if p.error]
 
 
