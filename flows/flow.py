@@ -87,6 +87,23 @@ def _mode(full_refresh: bool, backfill_from: date | None) -> tuple[RunMode, date
     return "incremental", None
 
 
+def _request(
+    entities: list[str] | None,
+    applications: list[int] | None,
+    full_refresh: bool,
+    backfill_from: date | None,
+    run_dbt: bool,
+) -> RunRequest:
+    mode, since = _mode(full_refresh, backfill_from)
+    return RunRequest(
+        mode=mode,
+        since=since,
+        entities=tuple(entities) if entities else None,
+        applications=tuple(applications) if applications else None,
+        command="run" if run_dbt else "extract",
+    )
+
+
 def _outcome(report: RunReport) -> None:
     """Fail the flow run when the run did not do its whole job."""
     summary = report.summary
@@ -144,14 +161,7 @@ def norce_elt(
         RunFailed: Some partitions failed; the rest was built and published.
     """
     settings = load_settings(config_file=Path(config_file) if config_file else None)
-    mode, since = _mode(full_refresh, backfill_from)
-    request = RunRequest(
-        mode=mode,
-        since=since,
-        entities=tuple(entities) if entities else None,
-        applications=tuple(applications) if applications else None,
-        command="run" if run_dbt else "extract",
-    )
+    request = _request(entities, applications, full_refresh, backfill_from, run_dbt)
     with forward_to_prefect():
         progress = ProgressLog()
         extracted = extract(

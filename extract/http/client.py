@@ -19,10 +19,8 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from importlib import metadata as importlib_metadata
-from typing import Generic, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -39,8 +37,8 @@ from extract.errors import (
 )
 from extract.http.auth import TokenProvider
 from extract.http.budget import RequestBudget
+from extract.http.context import Fetched, RequestContext
 from extract.http.retry import RetryPolicy, failure_kind
-from extract.http.stats import RequestStats
 from extract.http.status import classify_response, map_transport_error, response_date
 from extract.http.throttle import Throttle, ThrottleRegistry, default_registry
 from extract.redact import mask_url, redact_logger
@@ -66,39 +64,6 @@ def _version() -> str:
 
 
 USER_AGENT = f"norce-warehouse/{_version()}"
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """What the requests of one partition (or sweep, or planning step) are for.
-
-    Attributes:
-        entity: ``Namespace/EntitySet`` named in messages and errors.
-        application_id: Sent as the ``applicationId`` header when given.
-        stats: Counts every attempt, retry, error and byte.
-        retry: The retry policy; ``None`` uses the client's (``NORCE_MAX_RETRIES``).
-    """
-
-    entity: str
-    application_id: int | None = None
-    stats: RequestStats = field(default_factory=RequestStats)
-    retry: RetryPolicy | None = None
-
-
-@dataclass(frozen=True)
-class Fetched(Generic[T]):
-    """A successful response and what ``parse`` made of it."""
-
-    value: T
-    """``parse(raw)``."""
-    raw: bytes
-    """The response body."""
-    url: str
-    """The request URL, masked."""
-    server_date: datetime | None
-    """The server's ``Date`` header (aware), for watermarks that must not trust our clock."""
-    status: int
-    """HTTP status (2xx)."""
 
 
 class QueryClient:
@@ -240,39 +205,49 @@ class QueryClient:
         headers = {"Accept": accept} if accept else {}
         if context.application_id is not None:
             headers["applicationId"] = str(context.application_id)
+        with context.stats.timed(self._clock):
+            return self._with_retries(url, headers, context, parse)
+
+    def _with_retries(
+        self,
+        url: str,
+        headers: dict[str, str],
+        context: RequestContext,
+        parse: Callable[[bytes], T],
+    ) -> Fetched[T]:
+        """Send until a success, a failure not worth retrying, or the policy gives up."""
         policy = context.retry or self.retry
         failures = {"page": 0, "transport": 0}
         refreshed = False
-        with context.stats.timed(self._clock):
-            while True:
-                self.budget.take(context.entity)
-                # Outside the retry handling: the provider retries the token endpoint itself,
-                # and retrying it again here would exceed that endpoint's per-minute limit.
-                token = self.tokens.token(context.stats)
-                attempt = 1 + sum(failures.values())
-                try:
-                    return self._attempt(url, headers, token, context, parse, attempt > 1)
-                except _Unauthorized as unauthorized:
-                    if refreshed:
-                        raise unauthorized.error from None
-                    refreshed = True  # the refresh retry is extra, not one of the retries
-                    self.tokens.invalidate(unauthorized.token)
-                except RetryableError as err:
-                    kind = failure_kind(err)
-                    failures[kind] += 1
-                    delay = policy.wait(err, failures[kind], self._draw)
-                    if delay is None:
-                        err.attempts = attempt
-                        raise
-                    log.info(
-                        "%s: %s; retry %d/%d in %.2f s",
-                        context.entity,
-                        err.message,
-                        failures[kind],
-                        policy.limit(kind),
-                        delay,
-                    )
-                    self._sleep(delay)
+        while True:
+            self.budget.take(context.entity)
+            # Outside the retry handling: the provider retries the token endpoint itself,
+            # and retrying it again here would exceed that endpoint's per-minute limit.
+            token = self.tokens.token(context.stats)
+            attempt = 1 + sum(failures.values())
+            try:
+                return self._attempt(url, headers, token, context, parse, attempt > 1)
+            except _Unauthorized as unauthorized:
+                if refreshed:
+                    raise unauthorized.error from None
+                refreshed = True  # the refresh retry is extra, not one of the retries
+                self.tokens.invalidate(unauthorized.token)
+            except RetryableError as err:
+                kind = failure_kind(err)
+                failures[kind] += 1
+                delay = policy.wait(err, failures[kind], self._draw)
+                if delay is None:
+                    err.attempts = attempt
+                    raise
+                log.info(
+                    "%s: %s; retry %d/%d in %.2f s",
+                    context.entity,
+                    err.message,
+                    failures[kind],
+                    policy.limit(kind),
+                    delay,
+                )
+                self._sleep(delay)
 
     def _draw(self) -> float:
         with self._rng_lock:

@@ -162,17 +162,25 @@ def classify_response(response: httpx.Response, *, entity: str | None) -> None:
         )
     if status == 401:
         raise AuthError(f"not authorized{suffix}", entity=entity, url=url)
+    raise _rejected(response, detail, entity=entity, url=url)
+
+
+def _rejected(
+    response: httpx.Response, detail: str | None, *, entity: str | None, url: httpx.URL | None
+) -> RequestRejected:
+    """The error for a 3xx or a 4xx other than 401 and 429."""
+    status = response.status_code
     if 300 <= status < 400:
         location = mask_url(response.headers.get("location"))
-        raise RequestRejected(
+        return RequestRejected(
             f"unexpected redirect to {location or 'an unknown location'}",
             status=status,
             hint="set NORCE_BASE_URL to the tenant root the redirect points at",
             entity=entity,
             url=url,
         )
-    raise RequestRejected(
-        f"request rejected{suffix}",
+    return RequestRejected(
+        f"request rejected{': ' + detail if detail else ''}",
         status=status,
         odata_message=detail,
         hint=_REJECT_HINTS.get(status, "the request is not acceptable to the service"),

@@ -3,8 +3,8 @@
 Every write goes through :class:`Warehouse`, which owns the single DuckDB connection of the
 working database and serialises writers with a lock (DuckDB allows one writing process per
 file; threads share the connection here). Opening it creates the ``raw`` and ``meta``
-schemas (:data:`extract.load.meta.META_DDL`). What is written lives beside it: raw tables
-and their evolution in :mod:`extract.load.tables`, row merges and deletes in
+schemas (:mod:`extract.load.meta_tables`). What is written lives beside it: raw tables and
+their evolution in :mod:`extract.load.tables`, row merges and deletes in
 :mod:`extract.load.merge`, bookkeeping in :mod:`extract.load.meta`.
 """
 
@@ -20,6 +20,7 @@ import duckdb
 
 from extract.errors import StateError, WarehouseError
 from extract.load import meta
+from extract.load.meta_tables import META_DDL
 from extract.load.state import PartitionState
 
 __all__ = ["Warehouse", "execute", "qi"]
@@ -52,7 +53,7 @@ class Warehouse:
         if memory_limit_mb is not None:
             execute(self.con, f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
         with self.transaction() as con:
-            for stmt in meta.META_DDL:
+            for stmt in META_DDL:
                 execute(con, stmt)
 
     def close(self) -> None:
