@@ -3,10 +3,9 @@
 :func:`record` fetches every page of :mod:`bench.pages` once (sequentially, the same URLs
 ours sends) and keeps the bodies under ``bench/.recordings/``. :func:`run` pins itself to
 one CPU, serves those bodies from an ``httpx.MockTransport`` (no network, no server) and
-pushes each through :class:`extract.decode.pages.PageDecoder` into
-:meth:`extract.load.warehouse.Warehouse.write_batch`, batching as the runner does
-(``DEFAULT_BATCH_ROWS`` rows across the tables). :func:`profile` does the same under cProfile
-and returns the top functions.
+pushes each through the loader's :class:`~extract.decode.pages.PageDecoder` into its
+:class:`~extract.load.batch.BatchWriter` (default ``extract.batch_rows``), as a partition
+does. :func:`profile` does the same under cProfile and returns the top functions.
 """
 
 from __future__ import annotations

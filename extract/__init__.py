@@ -19,7 +19,7 @@ never import higher ones.
 """
 
 from extract.http.stats import RequestStats
-from extract.load.meta import PublishRow, record_publish
+from extract.load.meta import DemoRow, PublishRow, record_demo, record_publish
 from extract.run.erase import Erased, erase
 from extract.run.partitions import Partition
 from extract.run.phase import Extracted, PartitionRunner, extract, in_threads
@@ -29,6 +29,7 @@ from extract.run.results import PartitionResult, ProgressEvent, RunSummary
 from extract.run.session import ExtractSession
 
 __all__ = [
+    "DemoRow",
     "Erased",
     "ExtractSession",
     "Extracted",
@@ -45,5 +46,6 @@ __all__ = [
     "erase",
     "extract",
     "in_threads",
+    "record_demo",
     "record_publish",
 ]

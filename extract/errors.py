@@ -266,7 +266,7 @@ class RequestRejected(FatalError):
 
 
 class BudgetExhausted(ExtractError):
-    """The run's request budget is spent. Not a failure: the runner stops cleanly and the
+    """The run's request budget is spent. Not a failure: the run stops cleanly and the
     next run resumes from the committed state."""
 
     exit_code = 0

@@ -45,7 +45,7 @@ __all__ = ["DecodedPage", "KeyDecoder", "PageDecoder"]
 
 @dataclass(slots=True)
 class DecodedPage:
-    """One decoded page (satisfies :class:`extract.paging.DecodedPage`).
+    """One decoded page (satisfies :class:`extract.paging.cursors.DecodedPage`).
 
     Attributes:
         row_count: Top-level rows on the page.

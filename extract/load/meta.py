@@ -9,7 +9,8 @@ split bound, a quarantined range) are stored one way: a JSON list (:func:`encode
 Tables: ``state`` (a partition's watermark and pass under way), ``runs`` (one row per
 partition attempt), ``run_history`` (one row per run), ``schema_changes``, ``quarantine``,
 ``purges`` (forgotten records removed), ``erasures`` and ``erased_orders`` (``norce-wh
-erase``), ``publishes`` (written by the publish step into the working file).
+erase``), ``publishes`` (written by the publish step into the working file) and ``demo``
+(a warehouse of simulated data).
 
 Every function takes the connection (or transaction) to write with, so a row can commit with
 the data it describes.
@@ -24,10 +25,11 @@ from typing import Any
 
 import duckdb
 
-from extract.load.meta_tables import PUBLISH_DDL
+from extract.load.meta_tables import DEMO_DDL, PUBLISH_DDL
 from extract.load.state import PartitionState
 
 __all__ = [
+    "DemoRow",
     "ErasureRow",
     "PartitionRunRow",
     "PublishRow",
@@ -45,6 +47,7 @@ __all__ = [
     "insert",
     "keep_erased_orders",
     "read_states",
+    "record_demo",
     "record_publish",
     "update_run",
     "write_state",
@@ -199,6 +202,16 @@ class PublishRow:
     target: str
 
 
+@dataclass(frozen=True, slots=True)
+class DemoRow:
+    """``meta.demo``: a warehouse built by ``norce-wh demo`` from simulated data."""
+
+    created_at: datetime
+    seed: int
+    scale: float
+    note: str
+
+
 # --- writes ----------------------------------------------------------------------------------
 
 _TABLES: dict[type[Any], str] = {
@@ -209,6 +222,7 @@ _TABLES: dict[type[Any], str] = {
     PurgeRow: "purges",
     ErasureRow: "erasures",
     PublishRow: "publishes",
+    DemoRow: "demo",
 }
 
 
@@ -316,6 +330,13 @@ def record_publish(con: duckdb.DuckDBPyConnection, row: PublishRow) -> None:
     """Add a ``meta.publishes`` row (creating the table in a file that predates it)."""
     _x(con, "create schema if not exists meta")
     _x(con, PUBLISH_DDL)
+    insert(con, row)
+
+
+def record_demo(con: duckdb.DuckDBPyConnection, row: DemoRow) -> None:
+    """Mark a working file as the demo's (creating schema and table as needed)."""
+    _x(con, "create schema if not exists meta")
+    _x(con, DEMO_DDL)
     insert(con, row)
 
 

@@ -6,7 +6,12 @@
 
 from __future__ import annotations
 
-__all__ = ["META_DDL", "PUBLISH_DDL"]
+__all__ = ["DEMO_DDL", "META_DDL", "PUBLISH_DDL"]
+
+DEMO_DDL = """create table if not exists meta.demo (
+    created_at timestamptz, seed integer, scale double, note varchar
+)"""
+"""Marks a warehouse ``norce-wh demo`` built from simulated data (written by the demo only)."""
 
 PUBLISH_DDL = """create table if not exists meta.publishes (
     run_id varchar,               -- the run whose results were published (null: manual)

@@ -1,7 +1,7 @@
 """The load plan of one entity set: raw tables, their columns and the request options.
 
 Built by :func:`extract.schema.reconcile.reconcile` from the catalog and ``$metadata``; read by the
-decoder (:mod:`extract.decode.pages`), the warehouse (column types) and the runner (``$select``,
+decoder (:mod:`extract.decode.pages`), the warehouse (column types) and a run (``$select``,
 ``$expand``, cursor, filters).
 """
 

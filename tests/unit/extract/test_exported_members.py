@@ -8,6 +8,7 @@ import extract
 def test_exported_members() -> None:
     assert sorted(extract.__all__) == sorted(
         [
+            "DemoRow",
             "Erased",
             "ExtractSession",
             "Extracted",
@@ -24,6 +25,7 @@ def test_exported_members() -> None:
             "erase",
             "extract",
             "in_threads",
+            "record_demo",
             "record_publish",
         ]
     )
