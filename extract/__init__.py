@@ -18,15 +18,46 @@ pipeline; ``redact`` keeps secrets out of messages. ``make lint`` checks that lo
 never import higher ones.
 """
 
-from extract.http.stats import RequestStats
-from extract.load.meta import DemoRow, PublishRow, record_demo, record_publish
-from extract.run.erase import Erased, erase
-from extract.run.partitions import Partition
-from extract.run.phase import Extracted, PartitionRunner, extract, in_threads
-from extract.run.planning import RunPlan
-from extract.run.request import RunMode, RunRequest
-from extract.run.results import PartitionResult, ProgressEvent, RunSummary
-from extract.run.session import ExtractSession
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from extract.http.stats import RequestStats
+    from extract.load.meta import DemoRow, PublishRow, record_demo, record_publish
+    from extract.run.erase import Erased, erase
+    from extract.run.partitions import Partition
+    from extract.run.phase import Extracted, PartitionRunner, extract, in_threads
+    from extract.run.planning import RunPlan
+    from extract.run.request import RunMode, RunRequest
+    from extract.run.results import PartitionResult, ProgressEvent, RunSummary
+    from extract.run.session import ExtractSession
+
+_EXPORTS: dict[str, str] = {
+    "DemoRow": "extract.load.meta",
+    "Erased": "extract.run.erase",
+    "ExtractSession": "extract.run.session",
+    "Extracted": "extract.run.phase",
+    "Partition": "extract.run.partitions",
+    "PartitionResult": "extract.run.results",
+    "PartitionRunner": "extract.run.phase",
+    "ProgressEvent": "extract.run.results",
+    "PublishRow": "extract.load.meta",
+    "RequestStats": "extract.http.stats",
+    "RunMode": "extract.run.request",
+    "RunPlan": "extract.run.planning",
+    "RunRequest": "extract.run.request",
+    "RunSummary": "extract.run.results",
+    "erase": "extract.run.erase",
+    "extract": "extract.run.phase",
+    "in_threads": "extract.run.phase",
+    "record_demo": "extract.load.meta",
+    "record_publish": "extract.load.meta",
+}
+"""Public name -> the module defining it. Imported on first use, so that importing a
+light module (``extract.errors``, ``extract.settings``) does not load DuckDB, Arrow and
+the HTTP stack."""
 
 __all__ = [
     "DemoRow",
@@ -49,3 +80,12 @@ __all__ = [
     "record_demo",
     "record_publish",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'extract' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
