@@ -1,7 +1,7 @@
 """``norce-wh``: the command line of the warehouse.
 
 Commands are thin: they read options, call the flow or one of the ``flows`` modules, print
-the result on stdout and progress on stderr. Every :class:`~extract.errors.ExtractError`
+the result on stdout and progress on stderr. Every :class:`~extract.errors.PipelineError`
 becomes one line ``error: <what> -- <what to do>`` and its exit code; a traceback is shown
 only with ``-v`` (see :mod:`flows.cli_support`). Heavy imports (Prefect, dbt, the
 simulator) happen inside the commands, so ``--help`` and ``status`` answer at once.

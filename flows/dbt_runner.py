@@ -12,9 +12,8 @@ database before calling in here. The profile sets ``keep_open: false``, so dbt r
 file when it finishes and the caller can publish or reopen it. dbt's in-process runner keeps
 global state (flags, adapter, event logger), so calls are serialised by a module lock.
 
-A failed build does not raise: the result says which nodes failed and
-:meth:`DbtRunResult.raise_for_failure` turns that into :class:`DbtBuildError` for callers
-that must stop (the flow fails on it).
+A failed build does not raise: the result says which nodes failed, and the caller decides
+(the flow raises :class:`~flows.errors.DbtFailed` after reporting them).
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from dbt.cli.main import dbtRunner
 
 __all__ = [
     "DEFAULT_PROJECT_DIR",
-    "DbtBuildError",
     "DbtNodeResult",
     "DbtRunResult",
     "artifacts_dir",
@@ -129,38 +127,6 @@ class DbtRunResult:
         verdict = "ok" if self.success else "FAILED"
         return f"dbt {self.command} {verdict}: {counts or 'no nodes'}"
 
-    def raise_for_failure(self) -> None:
-        """Raise :class:`DbtBuildError` unless the run succeeded.
-
-        Raises:
-            DbtBuildError: naming the failed nodes and where dbt's log is.
-        """
-        if not self.success:
-            raise DbtBuildError(self)
-
-
-class DbtBuildError(RuntimeError):
-    """A dbt run failed: a model errored, a test failed, or dbt could not start."""
-
-    def __init__(self, result: DbtRunResult) -> None:
-        self.result = result
-        failed = result.failed_nodes
-        if result.error is not None:
-            what = result.error
-        elif failed:
-            shown = ", ".join(f"{node.name} ({node.status})" for node in failed[:5])
-            more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-            what = f"{len(failed)} node(s) failed: {shown}{more}"
-        else:
-            what = "dbt reported failure"
-        log_file = result.log_path / "dbt.log"
-        where = (
-            f" See {log_file} and {result.target_path / 'run_results.json'}."
-            if log_file.exists()
-            else ""
-        )
-        super().__init__(f"dbt {result.command} failed: {what}.{where}")
-
 
 def artifacts_dir(work_database: Path) -> Path:
     """Where dbt's ``target/`` and ``logs/`` go for ``work_database``: ``<its dir>/dbt``."""
@@ -242,9 +208,9 @@ def dbt_build(
         project_dir: The dbt project directory.
 
     Returns:
-        The run's :class:`DbtRunResult`; call :meth:`~DbtRunResult.raise_for_failure` to
-        stop on failure. A work database that does not exist is reported as an error
-        without running dbt (it would otherwise build empty marts into a new file).
+        The run's :class:`DbtRunResult` (``success`` false on failure). A work database
+        that does not exist is reported as an error without running dbt (it would otherwise
+        build empty marts into a new file).
     """
     args = ["build"]
     if full_refresh:

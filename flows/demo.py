@@ -25,6 +25,7 @@ from pathlib import Path
 import click
 import duckdb
 
+from extract import DemoRow, record_demo
 from extract.errors import WarehouseError
 from flows.logs import quiet_prefect_console, quiet_prefect_environment
 
@@ -205,14 +206,8 @@ def _mark_demo(work_db: Path, seed: int, scale: float) -> None:
     work_db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(work_db))
     try:
-        con.execute("create schema if not exists meta")
-        con.execute(
-            "create table if not exists meta.demo "
-            "(created_at timestamptz, seed integer, scale double, note varchar)"
-        )
-        con.execute(
-            "insert into meta.demo values (?, ?, ?, ?)",
-            [datetime.now(UTC), seed, scale, "simulated data from norce-wh demo"],
+        record_demo(
+            con, DemoRow(datetime.now(UTC), seed, scale, "simulated data from norce-wh demo")
         )
     finally:
         con.close()

@@ -68,7 +68,7 @@ def write_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def generate_docs(work_database: Path, reporting_currency: str) -> Path:
+def generate_docs(work_database: Path, reporting_currency: str | None) -> Path:
     """``dbt docs generate --static`` against the (closed) working database.
 
     Returns:
@@ -80,7 +80,7 @@ def generate_docs(work_database: Path, reporting_currency: str) -> Path:
     result = run_dbt(
         ["docs", "generate", "--static", "--no-compile", "--quiet"],
         work_database=work_database,
-        env={"NORCE_REPORTING_CURRENCY": reporting_currency},
+        env={"NORCE_REPORTING_CURRENCY": reporting_currency or ""},
     )
     page = result.target_path / "static_index.html"
     if not result.success or not page.is_file():
@@ -89,7 +89,11 @@ def generate_docs(work_database: Path, reporting_currency: str) -> Path:
 
 
 def publish_pages(
-    report: RunReport, work_database: Path, warehouse: Path, *, reporting_currency: str = "EUR"
+    report: RunReport,
+    work_database: Path,
+    warehouse: Path,
+    *,
+    reporting_currency: str | None = None,
 ) -> PagesResult:
     """Make and publish the docs page (when dbt built the marts) and the report page.
 
@@ -127,7 +131,7 @@ def publish_pages(
 
 @task(name="publish-pages", retries=0, cache_policy=NO_CACHE, persist_result=False)
 def publish_pages_task(
-    report: RunReport, work_database: Path, warehouse: Path, reporting_currency: str
+    report: RunReport, work_database: Path, warehouse: Path, reporting_currency: str | None
 ) -> PagesResult:
     """Publish the dbt docs and the report page beside the warehouse (never fails the run)."""
     return publish_pages(report, work_database, warehouse, reporting_currency=reporting_currency)

@@ -3,7 +3,7 @@
 ``status``, ``sql``, ``docs`` and ``report`` open the published file and never talk to the
 API, so they must not need ``NORCE_BASE_URL`` or credentials (``norce-wh status`` right
 after ``make demo`` has none set). They read only the warehouse locations, from the same
-sources and with the same priority as :func:`extract.config.load_settings`: the
+sources and with the same priority as :func:`extract.settings.load_settings`: the
 ``[warehouse]`` table of the TOML file (``--config`` or ``NORCE_CONFIG``), then
 ``NORCE_WAREHOUSE`` and ``NORCE_WORK_DATABASE``. Problems are reported at once, as one
 :class:`~extract.errors.ConfigError`.
@@ -16,8 +16,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from extract.config import WarehouseSettings
 from extract.errors import ConfigError
+from extract.settings import WarehouseSettings
 
 __all__ = ["READ_ENV_VARS", "warehouse_settings"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract.results import PartitionResult, RunSummary
+from extract import PartitionResult, RunSummary
 from flows.dbt_runner import DbtRunResult
 from flows.publish import PublishResult
 from flows.trends import Trends, read_trends
@@ -195,7 +195,7 @@ def build_report(
     """Gather a run's report (with the figures its charts show).
 
     Args:
-        summary: The extract summary (``Extractor.finish()``).
+        summary: The extract summary (``extract(...).summary``).
         database: The file to read table figures from: the published file when the run
             published, else the closed working database; ``None`` skips table figures.
         dbt: The ``dbt build`` result, if dbt ran.

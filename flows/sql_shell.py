@@ -19,7 +19,7 @@ from typing import ClassVar, TextIO
 
 import duckdb
 
-from extract.errors import ExtractError, WarehouseError
+from extract.errors import PipelineError, WarehouseError
 from flows.sql_output import FORMATS, Format, write_result
 
 __all__ = ["QueryFailed", "Shell", "history_path", "open_readonly", "run_script"]
@@ -36,10 +36,10 @@ _HELP = """Statements end with ';' and may span lines. Ctrl-C clears the input, 
 """
 
 
-class QueryFailed(ExtractError):
+class QueryFailed(PipelineError):
     """A statement given to ``norce-wh sql`` failed (syntax, unknown table, write attempt)."""
 
-    exit_code: ClassVar[int] = 1
+    exit_code = 1
     default_hint: ClassVar[str] = (
         "fix the SQL; `norce-wh sql -c .tables` lists the tables (the warehouse is read-only)"
     )

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from extract.config import WarehouseSettings
 from extract.errors import WarehouseError
+from extract.settings import WarehouseSettings
 from flows.render import Section, fmt_age, fmt_count, fmt_time, sections_text
 from flows.report import TableFigures, table_figures
 

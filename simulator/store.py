@@ -201,11 +201,6 @@ class Store:
             self.schema.entity_type(namespace, type_name)
             return self._base_for((namespace, type_name))
 
-    def has_data(self, namespace: str, type_name: str) -> bool:
-        """True if the type is stored or derived (rather than always empty)."""
-        ref = (namespace, type_name)
-        return ref in self._base or ref in self._derived
-
     def row_counts(self) -> dict[str, int]:
         """Rows per non-empty type, keyed ``"Namespace.Type"`` (derived types included)."""
         with self.lock:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract.results import RunSummary
+from extract import RunSummary
 from flows.charts import revenue_chart, runs_chart
 from flows.render import render_markdown
 from flows.report import build_report

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from extract.locking import RunLock
+from extract.load.locking import RunLock
 from flows.cli import main
 from tests.flows.helpers import pipeline_env, query, use_env
 
