@@ -29,6 +29,7 @@ import pytest
 from extract import erase
 from extract.settings import Settings, load_settings
 from flows.dbt_runner import DbtRunResult, dbt_build, run_dbt
+from flows.deploy import CADENCES
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration import mart_truth as truth
@@ -593,6 +594,8 @@ def test_missing_reporting_set_says_the_summary_is_not_available(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
     database = copy_of(pipeline, tmp_path)
+    describe = "describe staging.stg_norce__order_summary_by_month"
+    declared = query(database, describe).select("column_name", "column_type").rows()
     for change in (
         "delete from raw.order_summary_by_month",  # the set answered 500: nothing loaded
         "drop table raw.order_summary_by_month",  # or it was never created
@@ -608,6 +611,10 @@ def test_missing_reporting_set_says_the_summary_is_not_available(
         assert [n.name for n in result.result.warned_nodes] == [
             "assert_reporting_summary_available"
         ], change
+        # staging: zero rows, the declared columns and types
+        assert query(database, describe).select("column_name", "column_type").rows() == declared
+        staged = query(database, "select count(*) from staging.stg_norce__order_summary_by_month")
+        assert staged.item() == 0, change
         mart = result.marts["mart_reporting_reconciliation"]
         assert mart.height == pipeline.first.marts["mart_reporting_reconciliation"].height
         assert set(mart["reconciliation_status"]) == {"summary_not_available"}, change
@@ -737,3 +744,45 @@ def test_reconciliation_accounts_for_local_erasures(changed: Changed) -> None:
     mart = changed.incremental.marts["mart_reporting_reconciliation"]
     assert mart["erased_order_count"].sum() >= 2
     assert set(mart["reconciliation_status"].to_list()) == {"matched"}
+
+
+def test_reconciliation_compares_like_with_like_between_cadences(
+    pipeline: Pipeline, changed: Changed
+) -> None:
+    """orders-15min runs between two reporting-nightly runs: the build passes, months with
+    orders newer than Norce's summary wait for the next summary, the others are compared.
+    Changes the shared warehouse: the last test of the module."""
+    cadences = {c.name: c.entities for c in CADENCES}
+    sim, settings = pipeline.sim, pipeline.settings
+    work_db = settings.warehouse.work_database
+    sim.advance(900)
+    created = sim.create_orders(15)
+    held = changed.incremental.marts["fct_orders"].filter(~pl.col("is_cancelled"))
+    old_orders = held.sort("order_id")["order_id"].head(5).to_list()
+    sim.update_orders(ids=old_orders)
+    summary = load(settings, entities=cadences["orders-15min"])
+    assert summary.status == "ok", [p.error for p in summary.partitions if p.error]
+
+    between = build(work_db)
+    assert_clean(between.result)
+    mart = between.marts["mart_reporting_reconciliation"]
+    fct = between.marts["fct_orders"]
+    changed_rows = (
+        fct.filter(pl.col("order_id").is_in(created + old_orders))
+        .select("application_id", "order_month", "currency_id")
+        .unique()
+    )
+    waiting = mart.filter(pl.col("reconciliation_status") == "summary_older_than_orders")
+    key = ["application_id", "order_month", "currency_id"]
+    assert waiting.select(key).sort(key).equals(changed_rows.sort(key))
+    assert waiting["is_within_tolerance"].null_count() == waiting.height
+    assert (waiting["orders_changed_at"] > waiting["summary_as_of"]).all()
+    rest = mart.join(changed_rows, on=key, how="anti")
+    assert rest.height > 0 and set(rest["reconciliation_status"]) == {"matched"}
+
+    # The nightly Reporting run brings the summary level with the orders: all compared.
+    nightly = load(settings, entities=cadences["reporting-nightly"])
+    assert nightly.status == "ok", [p.error for p in nightly.partitions if p.error]
+    after = build(work_db)
+    assert_clean(after.result)
+    assert set(after.marts["mart_reporting_reconciliation"]["reconciliation_status"]) == {"matched"}
