@@ -64,6 +64,7 @@ DEFAULT_BACKOFF_MAX_S = 60.0
 DEFAULT_MIN_RPS = 0.2
 DEFAULT_WAREHOUSE = Path("warehouse/norce.duckdb")
 DEFAULT_MEMORY_LIMIT_MB = 256
+DEFAULT_FILE_MODE = 0o640
 DEFAULT_LOOKBACK = timedelta(hours=2)
 DEFAULT_BATCH_ROWS = 50_000
 DEFAULT_REPORTING_CURRENCY = "EUR"
@@ -81,6 +82,7 @@ ENV_VARS: dict[str, str] = {
     "NORCE_WAREHOUSE": "published read-only DuckDB file BI tools open",
     "NORCE_WORK_DATABASE": "DuckDB file the loader and dbt write before publishing",
     "NORCE_DUCKDB_MEMORY_MB": "DuckDB buffer cap of the loader in MiB (spills beyond it)",
+    "NORCE_FILE_MODE": "octal permissions of new warehouse files (default 0640, less umask)",
     "NORCE_MAX_RPS": "most requests per second sent to the API host",
     "NORCE_MAX_INFLIGHT": "most requests in flight at once",
     "NORCE_MAX_RETRIES": "retries per request on 429, 5xx, network errors, bad bodies",
@@ -165,6 +167,9 @@ class WarehouseSettings:
     """DuckDB's buffer cap for the loader's connection (MiB); ``None``: DuckDB's default
     (80% of RAM). Merges spill to disk beyond it, so a load's memory stays flat however big
     the raw tables grow."""
+    file_mode: int = DEFAULT_FILE_MODE
+    """Permissions of warehouse files a run creates (published, working, WAL), less the
+    umask; an existing published file keeps its mode. Default: owner and group only."""
 
     @property
     def work_database(self) -> Path:

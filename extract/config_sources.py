@@ -167,6 +167,20 @@ def parse_pii(v: object) -> dict[str, str]:
     return result
 
 
+def parse_mode(v: object) -> int:
+    """File permissions in octal (``0640``, ``640``, ``0o640``) or a TOML ``0o640``."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        mode = v
+    else:
+        try:
+            mode = int(parse_str(v).lower().removeprefix("0o"), 8)
+        except ValueError:
+            raise Invalid("expected an octal file mode like 0640") from None
+    if not 0 <= mode <= 0o777 or mode & 0o600 != 0o600:
+        raise Invalid("expected an octal file mode like 0640 that lets the owner read and write")
+    return mode
+
+
 def parse_currency(v: object) -> str:
     """An ISO currency code, upper-cased."""
     return parse_str(v).upper()
@@ -206,6 +220,7 @@ FIELDS: tuple[FieldRule, ...] = (
     FieldRule("warehouse", "path", parse_path, "NORCE_WAREHOUSE"),
     FieldRule("warehouse", "work_path", parse_opt_path, "NORCE_WORK_DATABASE"),
     FieldRule("warehouse", "memory_limit_mb", parse_opt_int, "NORCE_DUCKDB_MEMORY_MB"),
+    FieldRule("warehouse", "file_mode", parse_mode, "NORCE_FILE_MODE"),
     FieldRule("extract", "entities", parse_str_tuple, "NORCE_ENTITIES"),
     FieldRule("extract", "lookback", parse_minutes, "NORCE_LOOKBACK_MINUTES"),
     FieldRule("extract", "batch_rows", parse_int),

@@ -23,7 +23,9 @@ from extract.warehouse import Warehouse
 from flows.build import build_marts
 from flows.dbt import DbtRunResult
 from flows.errors import DbtFailed
+from flows.files import creation_umask
 from flows.publish import PublishResult, publish
+from flows.publish_lock import hold_published
 
 __all__ = ["ErasureResult", "erase_customer"]
 
@@ -87,7 +89,11 @@ def erase_customer(
         email_hash = policy.hash_values([email])[0]
     work_db = settings.warehouse.work_database
     run_id = datetime.now(UTC).strftime("erase-%Y%m%dT%H%M%SZ")
-    with RunLock(work_db):
+    with (
+        hold_published(settings.warehouse.path),
+        creation_umask(settings.warehouse.file_mode),
+        RunLock(work_db),
+    ):
         wh = Warehouse(work_db, run_id=run_id)
         try:
             if email_hash is None and customer_id is not None:
@@ -112,7 +118,11 @@ def erase_customer(
             )
             _require_marts_built(dbt_result)
         published = (
-            publish(work_db, settings.warehouse.path, run_id=run_id) if publish_result else None
+            publish(
+                work_db, settings.warehouse.path, run_id=run_id, mode=settings.warehouse.file_mode
+            )
+            if publish_result
+            else None
         )
     return ErasureResult(customer_id, email_hash, removed, dbt_result, published)
 

@@ -20,15 +20,17 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from extract.config import load_settings
+from extract.config import DEFAULT_FILE_MODE, load_settings
 from extract.runner import RunMode
 from flows.build import build_marts
 from flows.dbt import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
 from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
+from flows.files import creation_umask
 from flows.logs import forward_to_prefect
 from flows.publish import PublishResult
 from flows.publish import publish as publish_file
+from flows.publish_lock import hold_published
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
 
@@ -51,9 +53,11 @@ def build_dbt(work_database: Path, full_refresh: bool, reporting_currency: str) 
 
 
 @task(name="publish", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def publish_warehouse(work_database: Path, target: Path, run_id: str) -> PublishResult:
+def publish_warehouse(
+    work_database: Path, target: Path, run_id: str, mode: int = DEFAULT_FILE_MODE
+) -> PublishResult:
     """Atomically replace the published warehouse file with the working database."""
-    return publish_file(work_database, target, run_id=run_id)
+    return publish_file(work_database, target, run_id=run_id, mode=mode)
 
 
 @task(name="report", retries=0, cache_policy=NO_CACHE, persist_result=False)
@@ -142,7 +146,12 @@ def norce_elt(
     mode, since = _mode(full_refresh, backfill_from)
     command = "run" if run_dbt else "extract"
     work_db = settings.warehouse.work_database
-    with forward_to_prefect():
+    with (
+        forward_to_prefect(),
+        creation_umask(settings.warehouse.file_mode),
+        # Before the run lock: runs sharing the published file (not the work file) queue too.
+        hold_published(settings.warehouse.path, wait_for_lock_s),
+    ):
         extractor = open_extractor(settings, mode, since, command, wait_for_lock_s)
         try:
             partitions = plan_partitions(extractor, entities, applications)
@@ -170,7 +179,9 @@ def norce_elt(
                 and summary.status != "failed"
                 and (dbt_result is None or dbt_result.success)
             ):
-                published = publish_warehouse(work_db, settings.warehouse.path, summary.run_id)
+                published = publish_warehouse(
+                    work_db, settings.warehouse.path, summary.run_id, settings.warehouse.file_mode
+                )
 
             # Figures come from the working file: identical to the published copy, and
             # never held open by readers (an in-process reader of the published path could

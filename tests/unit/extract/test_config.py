@@ -39,6 +39,7 @@ DOCUMENTED = [
     "NORCE_WAREHOUSE",
     "NORCE_WORK_DATABASE",
     "NORCE_DUCKDB_MEMORY_MB",
+    "NORCE_FILE_MODE",
     "NORCE_MAX_RPS",
     "NORCE_MAX_INFLIGHT",
     "NORCE_MAX_RETRIES",
@@ -85,6 +86,7 @@ def test_every_environment_variable_is_read():
         "NORCE_WAREHOUSE": "/data/wh.duckdb",
         "NORCE_WORK_DATABASE": "/scratch/work.duckdb",
         "NORCE_DUCKDB_MEMORY_MB": "1024",
+        "NORCE_FILE_MODE": "0600",
         "NORCE_MAX_RPS": "2.5",
         "NORCE_MAX_INFLIGHT": "2",
         "NORCE_MAX_RETRIES": "3",
@@ -106,6 +108,7 @@ def test_every_environment_variable_is_read():
     assert s.warehouse.path == Path("/data/wh.duckdb")
     assert s.warehouse.work_database == Path("/scratch/work.duckdb")
     assert s.warehouse.memory_limit_mb == 1024
+    assert s.warehouse.file_mode == 0o600
     assert (s.throttle.max_rps, s.throttle.max_inflight, s.throttle.max_retries) == (2.5, 2, 3)
     assert s.throttle.request_budget == 1000
     assert s.extract.lookback == timedelta(minutes=45)
