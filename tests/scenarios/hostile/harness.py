@@ -289,6 +289,16 @@ def on_page(path: str, change: Callable[[dict[str, Any]], Any], *, query: str = 
     return Rule(path, handle, query=query)
 
 
+def on_body(path: str, change: Callable[[bytes], bytes], *, times: int | None = None) -> Rule:
+    """Change the raw body of every successful reply on ``path`` (e.g. ``$metadata``)."""
+
+    async def handle(ex: Exchange) -> None:
+        reply = await ex.upstream()
+        await ex.forward(reply, change(reply.body) if reply.status == 200 else None)
+
+    return Rule(path, handle, times=times)
+
+
 def answer(
     path: str,
     status: int,
@@ -395,7 +405,9 @@ def huge_metadata(namespace: str, size: int) -> Rule:
     return Rule(f"^{QUERY}{namespace}/\\$metadata$", handle)
 
 
-def rows_page(path: str, make_row: Callable[[int], dict[str, Any]], count: int) -> Rule:
+def rows_page(
+    path: str, make_row: Callable[[int], dict[str, Any]], count: int, *, times: int | None = None
+) -> Rule:
     """A 200 page of ``count`` generated rows, streamed 10,000 at a time."""
 
     async def body() -> AsyncIterator[bytes]:
@@ -408,7 +420,7 @@ def rows_page(path: str, make_row: Callable[[int], dict[str, Any]], count: int) 
     async def handle(ex: Exchange) -> None:
         await ex.reply(200, [(b"content-type", JSON), (b"odata-version", b"4.0")], body())
 
-    return Rule(path, handle)
+    return Rule(path, handle, times=times)
 
 
 def on_token(change: Callable[[dict[str, Any]], None]) -> Rule:

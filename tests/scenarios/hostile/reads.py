@@ -92,4 +92,4 @@ def assert_ended(out: Outcome) -> None:
     """The run ended on its own, without an unexpected-error crash (exit 1)."""
     assert out.code is not None, out.describe()
     assert out.code != 1, out.describe()
-    assert "unexpected" not in out.output, out.describe()
+    assert "error: unexpected " not in out.output, out.describe()
