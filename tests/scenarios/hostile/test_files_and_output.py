@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,42 +48,50 @@ def test_api_error_text_cannot_act_on_the_terminal(hostile: Hostile, tmp_path: P
     assert "pwned" in last, "the text is still shown, only inert"
 
 
-def test_a_symlinked_warehouse_stays_a_link_to_fresh_data(hostile: Hostile, tmp_path: Path) -> None:
-    """Found: publish replaced the link with a file; the link's target went stale."""
-    real = tmp_path / "volume" / "norce.duckdb"
+@dataclass
+class Linked:
+    """One run (umask 022) whose ``NORCE_WAREHOUSE`` is a link into another directory."""
+
+    out: Outcome
+    link: Path
+    real: Path
+
+
+@pytest.fixture(scope="module")
+def linked(hostile_server: Hostile, tmp_path_factory: pytest.TempPathFactory) -> Linked:
+    root = tmp_path_factory.mktemp("linked")
+    real = root / "volume" / "norce.duckdb"
     real.parent.mkdir()
-    link = tmp_path / "bi" / "norce.duckdb"
+    link = root / "bi" / "norce.duckdb"
     link.parent.mkdir()
     link.symlink_to(real)
-    out = norce_wh(CURRENCIES, hostile.env(link))
-    assert out.code == 0, out.describe()
-    assert link.is_symlink() and os.readlink(link) == str(real)
-    assert scalar(real, "select count(*) from raw.currencies") == 5
+    return Linked(norce_wh(CURRENCIES, hostile_server.env(link), umask=0o022), link, real)
+
+
+def test_a_symlinked_warehouse_stays_a_link_to_fresh_data(linked: Linked) -> None:
+    """Found: publish replaced the link with a file; the link's target went stale."""
+    assert linked.out.code == 0, linked.out.describe()
+    assert linked.link.is_symlink() and os.readlink(linked.link) == str(linked.real)
+    assert scalar(linked.real, "select count(*) from raw.currencies") == 5
 
 
 def test_warehouse_files_are_owner_and_group_only_and_a_chosen_mode_is_kept(
-    hostile: Hostile, tmp_path: Path
+    linked: Linked, hostile: Hostile
 ) -> None:
     """Found: the published file was always 0644 (publish set it, even under umask 077,
-    and undid a ``chmod 600``); it holds hashed personal data."""
-    target = tmp_path / "wh" / "norce.duckdb"
-    out = norce_wh(CURRENCIES, hostile.env(target), umask=0o022)
-    assert out.code == 0, out.describe()
-    assert file_mode(target) == 0o640
-    work = target.with_suffix(".work.duckdb")
+    and undid a ``chmod 600``); it holds hashed personal data. (Umask 077 and other modes:
+    ``tests/flows/test_publish_files.py``.)"""
+    assert linked.out.code == 0, linked.out.describe()
+    assert file_mode(linked.real) == 0o640
+    work = linked.link.with_suffix(".work.duckdb")
     assert file_mode(work) == 0o640
-    for wal in target.parent.glob("*.wal"):
+    for wal in work.parent.glob("*.wal"):
         assert file_mode(wal) & 0o007 == 0, wal
 
-    target.chmod(0o600)
-    out = norce_wh(CURRENCIES, hostile.env(target), umask=0o022)
+    linked.real.chmod(0o600)
+    out = norce_wh(CURRENCIES, hostile.env(linked.link), umask=0o022)
     assert out.code == 0, out.describe()
-    assert file_mode(target) == 0o600, "the owner's choice is kept"
-
-    private = tmp_path / "private" / "norce.duckdb"
-    out = norce_wh(CURRENCIES, hostile.env(private), umask=0o077)
-    assert out.code == 0, out.describe()
-    assert file_mode(private) == 0o600 and file_mode(private.with_suffix(".work.duckdb")) == 0o600
+    assert file_mode(linked.real) == 0o600, "the owner's choice is kept"
 
 
 def test_doctor_warns_about_a_world_readable_config_with_secrets(

@@ -18,7 +18,13 @@ import pytest
 from tests.scenarios.hostile.cli import norce_wh
 from tests.scenarios.hostile.conftest import Hostile
 from tests.scenarios.hostile.harness import MIB, QUERY, gzip_bomb, huge_metadata, rows_page
-from tests.scenarios.hostile.reads import assert_clean_failure, assert_ended, has_table, scalar
+from tests.scenarios.hostile.reads import (
+    assert_clean_failure,
+    assert_ended,
+    has_table,
+    last_line,
+    scalar,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 
@@ -55,7 +61,7 @@ def test_a_huge_metadata_document_is_refused_with_bounded_memory(
     )
     assert out.max_rss_mb < PEAK_MIB, out.describe()
     assert_clean_failure(out)
-    last = out.error_lines[-1]
+    last = last_line(out)
     assert "$metadata" in last and "NORCE_MAX_METADATA_MB" in last, out.describe()
 
 
