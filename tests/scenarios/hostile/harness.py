@@ -3,9 +3,9 @@ alters its replies per rule.
 
 :class:`HostileApp` wraps the simulator's ASGI app. Each request is checked against the
 active rules in order; the first rule that matches (and has uses left) answers it, usually
-by calling the simulator (:meth:`Exchange.upstream`) and changing what it said: a JSON body
-rewritten record by record, headers replaced, a body dripped byte by byte, a gzip bomb, an
-endless stream. Requests no rule matches go to the simulator untouched.
+by calling the simulator (:meth:`Exchange.upstream`) and changing what it said (the rule
+builders are in :mod:`tests.scenarios.hostile.rules`). Requests no rule matches go to the
+simulator untouched.
 
 Rules follow the *record*, not the request: the loader re-asks for a failing page in smaller
 pieces until it isolates one bad record, so a rule that damages "the customer with Id 7"
@@ -19,8 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,6 @@ QUERY = "/commerce/query/2.0/"
 TOKEN = "/identity/1.0/connect/token"
 JSON = b"application/json; odata.metadata=minimal"
 XML = b"application/xml"
-GIB = 1 << 30
 MIB = 1 << 20
 
 
@@ -228,211 +226,3 @@ def dumps(doc: Any) -> bytes:
     for raw in raws:
         body = body.replace(orjson.dumps(raw.marker), raw.data)
     return body
-
-
-def records(doc: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object in ``doc``, parents before their expanded children."""
-    if isinstance(doc, dict):
-        yield doc
-        for value in doc.values():
-            yield from records(value)
-    elif isinstance(doc, list):
-        for value in doc:
-            yield from records(value)
-
-
-# --- rules -------------------------------------------------------------------------------------
-
-
-def on_records(
-    path: str,
-    change: Callable[[dict[str, Any]], Any],
-    *,
-    where: Callable[[dict[str, Any]], bool],
-    query: str = "",
-) -> Rule:
-    """Change every record ``where`` picks, in every successful JSON reply on ``path``.
-
-    ``change`` edits the record in place (it may put :class:`Raw` values in it).
-    """
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        if reply.status != 200 or not reply.body.startswith(b"{"):
-            await ex.forward(reply)
-            return
-        doc = reply.json()
-        for record in list(records(doc.get("value", []))):
-            if where(record):
-                change(record)
-        await ex.forward(reply, dumps(doc))
-
-    return Rule(path, handle, query=query)
-
-
-def on_page(path: str, change: Callable[[dict[str, Any]], Any], *, query: str = "") -> Rule:
-    """Change the whole JSON document of every successful reply on ``path`` (in place,
-    or return a new document / bytes)."""
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        if reply.status != 200 or not reply.body.startswith(b"{"):
-            await ex.forward(reply)
-            return
-        doc = reply.json()
-        changed = change(doc)
-        if isinstance(changed, bytes):
-            await ex.forward(reply, changed)
-        else:
-            await ex.forward(reply, dumps(changed if changed is not None else doc))
-
-    return Rule(path, handle, query=query)
-
-
-def on_body(path: str, change: Callable[[bytes], bytes], *, times: int | None = None) -> Rule:
-    """Change the raw body of every successful reply on ``path`` (e.g. ``$metadata``)."""
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        await ex.forward(reply, change(reply.body) if reply.status == 200 else None)
-
-    return Rule(path, handle, times=times)
-
-
-def answer(
-    path: str,
-    status: int,
-    body: bytes | Callable[[Exchange], Body],
-    *,
-    headers: dict[str, str] | None = None,
-    content_type: bytes = JSON,
-    times: int | None = None,
-    query: str = "",
-) -> Rule:
-    """Answer without asking the simulator: a fixed status, headers and body."""
-
-    async def handle(ex: Exchange) -> None:
-        pairs = [(b"content-type", content_type)]
-        pairs += [(k.lower().encode(), v.encode("latin-1")) for k, v in (headers or {}).items()]
-        await ex.reply(status, pairs, body if isinstance(body, bytes) else body(ex))
-
-    return Rule(path, handle, query=query, times=times)
-
-
-def with_headers(path: str, headers: dict[str, str], *, times: int | None = None) -> Rule:
-    """The simulator's reply with headers set (replacing any of the same name)."""
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        names = {k.lower().encode() for k in headers}
-        reply.headers = [(k, v) for k, v in reply.headers if k.lower() not in names]
-        reply.headers += [(k.lower().encode(), v.encode("latin-1")) for k, v in headers.items()]
-        await ex.forward(reply)
-
-    return Rule(path, handle, times=times)
-
-
-def drip(
-    path: str, prefix: bytes, every_s: float, *, times: int | None = None, limit_s: float = 600
-) -> Rule:
-    """A 200 JSON reply that sends ``prefix`` and then one byte every ``every_s`` seconds,
-    forever (until the client hangs up, or ``limit_s``)."""
-
-    async def body(ex: Exchange) -> AsyncIterator[bytes]:
-        yield prefix
-        loop = asyncio.get_running_loop()
-        ends = loop.time() + limit_s
-        while loop.time() < ends:
-            try:
-                await asyncio.wait_for(ex.disconnected.wait(), every_s)
-                return
-            except TimeoutError:
-                yield b" "
-
-    return answer(path, 200, body, headers={"odata-version": "4.0"}, times=times)
-
-
-_BOMBS: dict[int, bytes] = {}
-
-
-def gzip_bomb_body(inflated: int = GIB) -> bytes:
-    """``{"value":[`` + ``inflated`` spaces + ``]}``, gzipped (about 1 MB for 1 GiB).
-
-    Valid JSON once inflated: only a size cap can tell it from a page. Built once per
-    size by streaming 1 MiB chunks through zlib, never holding the inflated text.
-    """
-    if inflated not in _BOMBS:
-        gz = zlib.compressobj(9, zlib.DEFLATED, 31)
-        parts = [gz.compress(b'{"value":[')]
-        chunk = b" " * MIB
-        for _ in range(inflated // MIB):
-            parts.append(gz.compress(chunk))
-        parts.append(gz.compress(b"]}"))
-        parts.append(gz.flush())
-        _BOMBS[inflated] = b"".join(parts)
-    return _BOMBS[inflated]
-
-
-def gzip_bomb(path: str, *, inflated: int = GIB, times: int | None = None) -> Rule:
-    return answer(
-        path,
-        200,
-        gzip_bomb_body(inflated),
-        headers={"content-encoding": "gzip", "odata-version": "4.0"},
-        times=times,
-    )
-
-
-async def chunks(head: bytes, filler: bytes, repeat: int, tail: bytes) -> AsyncIterator[bytes]:
-    """``head`` + ``filler`` * ``repeat`` + ``tail``, as chunks (nothing big in memory)."""
-    yield head
-    for _ in range(repeat):
-        yield filler
-    yield tail
-
-
-def huge_metadata(namespace: str, size: int) -> Rule:
-    """``namespace``'s real ``$metadata`` with an XML comment making it ``size`` bytes."""
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        head, sep, tail = reply.body.partition(b"?>")
-        head, tail = (head + sep, tail) if sep else (b"", reply.body)
-        pad = max(size - len(reply.body), 0) // MIB
-        body = chunks(head + b"<!--", b"x" * MIB, pad, b"-->" + tail)
-        await ex.reply(200, [(b"content-type", XML)], body)
-
-    return Rule(f"^{QUERY}{namespace}/\\$metadata$", handle)
-
-
-def rows_page(
-    path: str, make_row: Callable[[int], dict[str, Any]], count: int, *, times: int | None = None
-) -> Rule:
-    """A 200 page of ``count`` generated rows, streamed 10,000 at a time."""
-
-    async def body() -> AsyncIterator[bytes]:
-        yield b'{"@odata.context":"hostile","value":['
-        for start in range(0, count, 10_000):
-            rows = (orjson.dumps(make_row(i)) for i in range(start, min(start + 10_000, count)))
-            yield (b"," if start else b"") + b",".join(rows)
-        yield b"]}"
-
-    async def handle(ex: Exchange) -> None:
-        await ex.reply(200, [(b"content-type", JSON), (b"odata-version", b"4.0")], body())
-
-    return Rule(path, handle, times=times)
-
-
-def on_token(change: Callable[[dict[str, Any]], None]) -> Rule:
-    """Change the token endpoint's successful JSON replies."""
-
-    async def handle(ex: Exchange) -> None:
-        reply = await ex.upstream()
-        if reply.status != 200:
-            await ex.forward(reply)
-            return
-        doc = reply.json()
-        change(doc)
-        await ex.forward(reply, orjson.dumps(doc))
-
-    return Rule(f"^{TOKEN}$", handle)

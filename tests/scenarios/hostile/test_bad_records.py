@@ -26,7 +26,7 @@ import pytest
 
 from tests.scenarios.hostile.cli import Outcome, norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import QUERY, Raw, Rule, on_page
+from tests.scenarios.hostile.harness import QUERY, Raw, Rule
 from tests.scenarios.hostile.reads import (
     assert_ended,
     copy_warehouse,
@@ -35,6 +35,7 @@ from tests.scenarios.hostile.reads import (
     scalar,
     traces,
 )
+from tests.scenarios.hostile.rules import on_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 

@@ -17,8 +17,9 @@ import pytest
 
 from tests.scenarios.hostile.cli import CONTROL, Outcome, norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import QUERY, Rule, answer, drip, on_token
+from tests.scenarios.hostile.harness import QUERY, Rule
 from tests.scenarios.hostile.reads import assert_ended, last_line, scalar
+from tests.scenarios.hostile.rules import answer, drip, on_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 

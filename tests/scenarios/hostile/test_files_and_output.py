@@ -14,8 +14,9 @@ import pytest
 
 from tests.scenarios.hostile.cli import CONTROL, Outcome, file_mode, norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import QUERY, answer
+from tests.scenarios.hostile.harness import QUERY
 from tests.scenarios.hostile.reads import scalar
+from tests.scenarios.hostile.rules import answer
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.scenarios.hostile.cli import CONTROL, Outcome, norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import QUERY, XML, Raw, Rule, answer, on_page
+from tests.scenarios.hostile.harness import QUERY, XML, Raw, Rule
 from tests.scenarios.hostile.reads import (
     assert_clean_failure,
     assert_ended,
@@ -30,6 +30,7 @@ from tests.scenarios.hostile.reads import (
     scalar,
     traces,
 )
+from tests.scenarios.hostile.rules import answer, on_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 

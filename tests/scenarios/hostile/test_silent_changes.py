@@ -13,8 +13,9 @@ import pytest
 
 from tests.scenarios.hostile.cli import Outcome, norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import QUERY, answer, on_body, on_page
+from tests.scenarios.hostile.harness import QUERY
 from tests.scenarios.hostile.reads import assert_ended, scalar, traces
+from tests.scenarios.hostile.rules import answer, on_body, on_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.scenarios.hostile.cli import norce_wh
 from tests.scenarios.hostile.conftest import Hostile
-from tests.scenarios.hostile.harness import MIB, QUERY, gzip_bomb, huge_metadata, rows_page
+from tests.scenarios.hostile.harness import MIB, QUERY
 from tests.scenarios.hostile.reads import (
     assert_clean_failure,
     assert_ended,
@@ -25,6 +25,7 @@ from tests.scenarios.hostile.reads import (
     last_line,
     scalar,
 )
+from tests.scenarios.hostile.rules import gzip_bomb, huge_metadata, rows_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 
