@@ -24,11 +24,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## make lint: ruff + strict mypy on extract/, flows/, simulator/ and bench/
+## make lint: ruff + strict mypy on extract/, flows/, simulator/ and bench/ + import layering
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

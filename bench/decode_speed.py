@@ -22,11 +22,11 @@ from typing import Any
 
 import msgspec
 
-from extract.catalog import by_path
-from extract.metadata import EdmEntityType, EdmProperty, EdmService, parse_edmx
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import PARENT, EntityPlan, reconcile
-from extract.records import PageDecoder
+from extract.decode.pages import PageDecoder
+from extract.schema.catalog import by_path
+from extract.schema.metadata import EdmEntityType, EdmProperty, EdmService, parse_edmx
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import PARENT, EntityPlan, reconcile
 from simulator.edmx import render_metadata
 from simulator.schema import build_schema
 

@@ -1,7 +1,8 @@
 """Ours: the real extract + load of Orders (with Items, Infos and the customer snapshots).
 
-Runs :func:`extract.runner.run_extract` exactly as the CLI would, configured through the same
-environment names, against the simulator; the first run on an empty warehouse is the full
+Runs the loader's one API, :func:`extract.extract`, as the CLI's flow does (with the default
+thread runner instead of Prefect tasks), configured through the same environment names,
+against the simulator; the first run on an empty warehouse is the full
 load, later runs on the same warehouse are incremental.
 """
 
@@ -13,8 +14,8 @@ from bench.meter import Meter
 from bench.pages import ENTITY
 from bench.sampler import Sampler
 from bench.tables import table_rows
-from extract.config import load_settings
-from extract.runner import run_extract
+from extract import RunRequest, RunSummary, extract
+from extract.settings import Settings, load_settings
 
 MAX_RPS = "1000"
 """High enough that the limiter never binds: only ``NORCE_MAX_INFLIGHT`` shapes the load."""
@@ -54,9 +55,9 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     with Meter() as meter:
         if sampler is not None:
             with sampler:
-                summary = run_extract(settings, entities=[ENTITY])
+                summary = _extract(settings)
         else:
-            summary = run_extract(settings, entities=[ENTITY])
+            summary = _extract(settings)
     figures = meter.figures()
     result: dict[str, Any] = {
         "status": summary.status,
@@ -76,3 +77,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             "by_file_pct": sampler.by_file(),
         }
     return result
+
+
+def _extract(settings: Settings) -> RunSummary:
+    with extract(settings, RunRequest(entities=(ENTITY,))) as done:
+        return done.summary

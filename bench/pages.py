@@ -3,9 +3,9 @@
 Ours splits the first full load of Orders into application x key-range partitions
 (``Orders/Orders`` has ``key_ranges=2``) and pages each with ``Id gt <last>``. The ceiling,
 the recorder and dlt are given exactly those partitions and query options, planned here the
-way :class:`extract.runner.Extractor` plans them: options from reconciling the catalog entry
-with the service's ``$metadata``, key bounds from ``$top=1`` queries, ranges from
-:func:`extract.partitions.split_range`.
+way the loader plans them (:mod:`extract.run.splitting`): options from reconciling the
+catalog entry with the service's ``$metadata``, key bounds from ``$top=1`` queries, ranges
+from :func:`extract.run.partitions.split_range`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import msgspec
 
-from extract.catalog import by_path
-from extract.config import DEFAULT_PII_SALT
-from extract.metadata import parse_edmx
-from extract.odata import after_key_filter, and_filters, odata_literal
-from extract.partitions import split_range
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import reconcile
+from extract.paging.odata import after_key_filter, and_filters, odata_literal
+from extract.run.partitions import split_range
+from extract.schema.catalog import by_path
+from extract.schema.metadata import parse_edmx
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import reconcile
+from extract.settings import DEFAULT_PII_SALT
 
 ENTITY = "Orders/Orders"
 PAGE_TOP = 500

@@ -3,10 +3,9 @@
 :func:`record` fetches every page of :mod:`bench.pages` once (sequentially, the same URLs
 ours sends) and keeps the bodies under ``bench/.recordings/``. :func:`run` pins itself to
 one CPU, serves those bodies from an ``httpx.MockTransport`` (no network, no server) and
-pushes each through :class:`extract.records.PageDecoder` into
-:meth:`extract.warehouse.Warehouse.write_batch`, batching as the runner does
-(``DEFAULT_BATCH_ROWS`` rows across the tables). :func:`profile` does the same under cProfile
-and returns the top functions.
+pushes each through the loader's :class:`~extract.decode.pages.PageDecoder` into its
+:class:`~extract.load.batch.BatchWriter` (default ``extract.batch_rows``), as a partition
+does. :func:`profile` does the same under cProfile and returns the top functions.
 """
 
 from __future__ import annotations
@@ -23,18 +22,20 @@ from typing import Any
 
 import httpx
 import msgspec
-import pyarrow as pa
 
 from bench.meter import Meter
 from bench.pages import ENTITY, PAGE_TOP, OrdersQuery, page_keys
 from bench.sampler import short_path
-from extract.catalog import by_path
-from extract.config import DEFAULT_BATCH_ROWS, DEFAULT_MEMORY_LIMIT_MB, DEFAULT_PII_SALT
-from extract.metadata import parse_edmx
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import EntityPlan, reconcile
-from extract.records import PageDecoder
-from extract.warehouse import Warehouse, iter_batches
+from extract.decode.pages import PageDecoder
+from extract.load.batch import BatchWriter
+from extract.load.state import PartitionState
+from extract.load.tables import ensure_tables
+from extract.load.warehouse import Warehouse
+from extract.schema.catalog import by_path
+from extract.schema.metadata import parse_edmx
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import EntityPlan, reconcile
+from extract.settings import DEFAULT_PII_SALT, ExtractSettings, WarehouseSettings
 
 INDEX = "index.json"
 METADATA = "metadata.xml"
@@ -116,29 +117,15 @@ def _replay(
     decoder = PageDecoder(plan, privacy)
     # the loader's default buffer cap, as in a run configured by the environment
     warehouse = Warehouse(
-        warehouse_path, run_id="bench-replay", memory_limit_mb=DEFAULT_MEMORY_LIMIT_MB
+        warehouse_path, run_id="bench-replay", memory_limit_mb=WarehouseSettings().memory_limit_mb
     )
     if memory_limit is not None:
         warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
-    warehouse.ensure_tables(plan)
+    ensure_tables(warehouse, plan)
+    writer = BatchWriter(warehouse, plan, mode="merge", batch_rows=ExtractSettings().batch_rows)
+    state = PartitionState(ENTITY, 0, "", "bench-replay", datetime.now(UTC), pending_mode="first")
     decode_s = load_s = 0.0
     rows = pages = 0
-    batch: list[dict[str, pa.Table]] = []
-    batch_rows = 0
-
-    def flush() -> None:
-        nonlocal batch, batch_rows, load_s
-        started = time.perf_counter()
-        warehouse.write_batch(
-            plan,
-            iter_batches(batch),
-            load_id="bench-replay",
-            extracted_at=datetime.now(UTC),
-            state=None,
-        )
-        load_s += time.perf_counter() - started
-        batch, batch_rows = [], 0
-
     meter = Meter()
     with httpx.Client(transport=httpx.MockTransport(handler)) as client, meter:
         for entry in index:
@@ -147,14 +134,14 @@ def _replay(
             page = decoder(body)
             decode_s += time.perf_counter() - started
             pages += 1
-            page_rows = sum(t.num_rows for t in page.tables.values())
-            rows += page_rows
-            batch.append(page.tables)
-            batch_rows += page_rows
-            if batch_rows >= DEFAULT_BATCH_ROWS:
-                flush()
-        if batch:
-            flush()
+            rows += sum(t.num_rows for t in page.tables.values())
+            state = state.advanced(page.last_key, page.row_count, at=datetime.now(UTC))
+            started = time.perf_counter()
+            writer.add(page.tables, state)  # commits a full batch with its state
+            load_s += time.perf_counter() - started
+        started = time.perf_counter()
+        writer.commit(state.completed(at=datetime.now(UTC)))
+        load_s += time.perf_counter() - started
         duckdb_mib = _duckdb_memory_mib(warehouse)
         warehouse.close()
     return {

@@ -1,7 +1,7 @@
 """Scaling: ours' full load at several data sizes, one simulator process per size.
 
 Time should grow linearly with rows (flat seconds per million rows) and peak memory should
-stay flat: the runner holds at most one batch of decoded pages per partition.
+stay flat: the loader holds at most one batch of decoded pages per partition.
 """
 
 from __future__ import annotations

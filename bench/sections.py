@@ -60,7 +60,7 @@ def setup(results: dict[str, Any]) -> list[str]:
         "- ceiling: threads sharing one pooled `httpx.Client`, the URLs ours sends (keyset "
         "`Id gt <last>`, `$top=500`); per page only the top-level `Id`s are decoded (msgspec) "
         "to find the next key. A discarded warm-up pass runs first.",
-        "- ours: `extract.runner.run_extract` configured by environment as a user would "
+        "- ours: `extract.extract` configured by environment as a user would "
         "(`NORCE_MAX_INFLIGHT`, `NORCE_MAX_RPS=1000` so only the in-flight limit binds, "
         "`NORCE_VERIFY_COUNTS=false`); a first run on an empty warehouse is the full load.",
         "- dlt: `rest_api` source, one parallelized resource per partition, "

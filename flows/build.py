@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flows.dbt import DbtRunResult, run_dbt
+from flows.dbt_runner import DbtRunResult, run_dbt
 
 __all__ = ["build_marts"]
 
@@ -17,14 +17,16 @@ log = logging.getLogger(__name__)
 
 
 def build_marts(
-    work_database: Path, *, full_refresh: bool = False, reporting_currency: str = "EUR"
+    work_database: Path, *, full_refresh: bool = False, reporting_currency: str | None = None
 ) -> DbtRunResult:
     """Run ``dbt build`` on the working database and log one line per node.
 
     Args:
         work_database: The loader's working DuckDB file (no other writer may hold it).
         full_refresh: Rebuild incremental models from scratch.
-        reporting_currency: ISO code the marts convert amounts to.
+        reporting_currency: ISO code the marts convert amounts to; ``None`` (unset): the
+            client's primary currency, which the dbt project picks when
+            ``NORCE_REPORTING_CURRENCY`` is empty.
 
     Returns:
         The dbt result; a failed build is returned, not raised, so callers can report the
@@ -34,7 +36,9 @@ def build_marts(
     # the lines below say what happened to each node, and dbt.log keeps everything.
     args = ["build", "--quiet"] + (["--full-refresh"] if full_refresh else [])
     result = run_dbt(
-        args, work_database=work_database, env={"NORCE_REPORTING_CURRENCY": reporting_currency}
+        args,
+        work_database=work_database,
+        env={"NORCE_REPORTING_CURRENCY": reporting_currency or ""},
     )
     for node in result.nodes:
         attention = node.failed or node.status in ("warn", "skipped")

@@ -1,7 +1,7 @@
 """``norce-wh``: the command line of the warehouse.
 
 Commands are thin: they read options, call the flow or one of the ``flows`` modules, print
-the result on stdout and progress on stderr. Every :class:`~extract.errors.ExtractError`
+the result on stdout and progress on stderr. Every :class:`~extract.errors.PipelineError`
 becomes one line ``error: <what> -- <what to do>`` and its exit code; a traceback is shown
 only with ``-v`` (see :mod:`flows.cli_support`). Heavy imports (Prefect, dbt, the
 simulator) happen inside the commands, so ``--help`` and ``status`` answer at once.
@@ -9,15 +9,19 @@ simulator) happen inside the commands, so ``--help`` and ``status`` answer at on
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 import click
 
+from extract.errors import ConfigError
 from flows.cli_support import (
     NorceGroup,
     check_entities,
     common_options,
+    config_option,
     load_cli_settings,
     output_options,
     selection_options,
@@ -186,11 +190,110 @@ def serve(
 def status(config: Path | None, runs: int) -> None:
     """Show recent runs, rows and freshness per table, and watermarks.
 
-    Reads the published warehouse file, so it works while a run is in progress.
+    Reads the published warehouse file, so it works while a run is in progress. Needs no
+    API settings: only NORCE_WAREHOUSE (or [warehouse] in the settings file).
     """
+    from flows.read_settings import warehouse_settings
     from flows.status import read_status, render_status
 
-    click.echo(render_status(read_status(load_cli_settings(config), last_runs=runs)), nl=False)
+    click.echo(render_status(read_status(warehouse_settings(config), last_runs=runs)), nl=False)
+
+
+@main.command()
+@config_option
+@click.option(
+    "-c", "--command", "query", metavar="SQL", help="Run SQL (or a dot command) and exit."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format (csv and json stream every row).",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Rows the table format shows.",
+)
+@click.argument("file", required=False, type=click.File("r", encoding="utf-8"))
+def sql(
+    config: Path | None, query: str | None, fmt: str, max_rows: int, file: TextIO | None
+) -> None:
+    """Query the published warehouse, read-only.
+
+    \b
+    norce-wh sql                               interactive prompt, with history
+    norce-wh sql -c "select * from marts.mart_sales_monthly limit 5"
+    norce-wh sql report.sql --format csv > report.csv
+    norce-wh sql -c .tables                    every schema's tables and views
+
+    Needs no API settings: only NORCE_WAREHOUSE (default warehouse/norce.duckdb).
+    """
+    from flows.read_settings import warehouse_settings
+    from flows.sql_shell import Shell, history_path, interact, open_readonly, readline_history
+    from flows.sql_shell import run_script as run_sql
+
+    target = warehouse_settings(config).path
+    con = open_readonly(target)
+    try:
+        shell = Shell(con, sys.stdout, fmt, max_rows)  # type: ignore[arg-type]
+        stdin = sys.stdin
+        if query is not None:
+            run_sql(shell, query)
+        elif file is not None:
+            run_sql(shell, file.read())
+        elif not stdin.isatty():
+            run_sql(shell, stdin.read())
+        else:
+            click.echo(
+                f"{target} (read-only). Statements end with ';'. .help for help, Ctrl-D quits.",
+                err=True,
+            )
+            with readline_history(history_path()):
+                interact(shell)
+    finally:
+        con.close()
+
+
+@main.command()
+@config_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8088,
+    show_default=True,
+    help="0: any free port.",
+)
+def docs(config: Path | None, port: int) -> None:
+    """Serve the dbt docs and the last run's report page on 127.0.0.1, read-only.
+
+    Each run publishes both beside the warehouse (norce.docs.html, norce.report.html);
+    this serves them at / (models, columns, lineage) and /report (charts and figures)
+    until Ctrl-C. Needs no API settings: only NORCE_WAREHOUSE.
+    """
+    from flows.docs_server import DocsServer
+    from flows.read_settings import warehouse_settings
+
+    try:
+        server = DocsServer(warehouse_settings(config).path, port)
+    except OSError as exc:
+        raise ConfigError(
+            [f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}"],
+            hint="give another --port (0 picks a free one)",
+        ) from exc
+    click.echo(f"dbt docs:    {server.url}")
+    click.echo(f"run report:  {server.url}report")
+    click.echo("Serving read-only on 127.0.0.1; Ctrl-C stops.", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        server.server_close()
 
 
 @main.command()

@@ -1,6 +1,6 @@
 """Plumbing of the ``norce-wh`` command line: error handling, exit codes, shared options.
 
-:class:`NorceGroup` turns every :class:`~extract.errors.ExtractError` into one line
+:class:`NorceGroup` turns every :class:`~extract.errors.PipelineError` into one line
 ``error: <what> -- <what to do>`` and the error's exit code (a traceback only with ``-v``),
 and loads commands defined elsewhere (the simulator's) only when they are used.
 """
@@ -19,7 +19,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from extract.errors import ConfigError, ExtractError
+from extract.errors import ConfigError, PipelineError
 from extract.redact import scrub
 from flows.errors import DbtFailed, RunFailed, exit_code_for
 from flows.logs import configure_cli_logging, quiet_prefect_environment
@@ -79,7 +79,7 @@ class NorceGroup(click.Group):
                 if isinstance(report, RunReport):
                     click.echo(render_text(report, detail=verbosity(ctx) > 0))
             _fail(exc, ctx)
-        except ExtractError as exc:
+        except PipelineError as exc:
             _fail(exc, ctx)
         except KeyboardInterrupt:
             click.echo("interrupted -- committed batches are kept; the next run resumes", err=True)
@@ -131,7 +131,7 @@ def _fail(exc: BaseException, ctx: click.Context) -> None:
     if verbosity(ctx) > 0:
         trace = scrub("".join(traceback.format_exception(exc))).rstrip()
         click.echo(terminal_safe_block(trace), err=True)
-    if isinstance(exc, ExtractError):
+    if isinstance(exc, PipelineError):
         click.echo(f"error: {terminal_safe(str(exc))}", err=True)
     else:
         click.echo(
@@ -232,7 +232,7 @@ def selection_options(fn: F) -> F:
 
 
 def load_cli_settings(config: Path | None) -> Any:
-    from extract.config import load_settings
+    from extract.settings import load_settings
 
     return load_settings(config_file=config)
 
@@ -240,7 +240,7 @@ def load_cli_settings(config: Path | None) -> Any:
 def check_entities(entities: list[str] | None) -> None:
     if not entities:
         return
-    from extract.catalog import select_specs
+    from extract.schema.catalog import select_specs
 
     try:
         select_specs(entities)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -24,12 +25,24 @@ from pathlib import Path
 import click
 import duckdb
 
+from extract import DemoRow, record_demo
 from extract.errors import WarehouseError
 from flows.logs import quiet_prefect_console, quiet_prefect_environment
 
-__all__ = ["DEFAULT_SCALE", "DEMO_ENV", "Question", "answer_questions", "run_demo"]
+__all__ = [
+    "DEFAULT_SCALE",
+    "DEFAULT_WAREHOUSE",
+    "DEMO_ENV",
+    "Question",
+    "answer_questions",
+    "explore_commands",
+    "run_demo",
+]
 
 log = logging.getLogger(__name__)
+
+DEFAULT_WAREHOUSE = Path("warehouse/norce.duckdb")
+"""Where ``make demo`` publishes (the same default as ``NORCE_WAREHOUSE``)."""
 
 DEFAULT_SCALE = 1.0
 """Simulated data volume of ``make demo``; measured to keep the demo near two minutes on
@@ -193,14 +206,8 @@ def _mark_demo(work_db: Path, seed: int, scale: float) -> None:
     work_db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(work_db))
     try:
-        con.execute("create schema if not exists meta")
-        con.execute(
-            "create table if not exists meta.demo "
-            "(created_at timestamptz, seed integer, scale double, note varchar)"
-        )
-        con.execute(
-            "insert into meta.demo values (?, ?, ?, ?)",
-            [datetime.now(UTC), seed, scale, "simulated data from norce-wh demo"],
+        record_demo(
+            con, DemoRow(datetime.now(UTC), seed, scale, "simulated data from norce-wh demo")
         )
     finally:
         con.close()
@@ -276,6 +283,33 @@ def run_demo(
         raise failure
 
 
+def program() -> str:
+    """How the user can call ``norce-wh`` again: ``.venv/bin/norce-wh`` after ``make demo``
+    (the virtualenv is not on their PATH), plain ``norce-wh`` when it is on the PATH."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "norce-wh":
+        return "norce-wh"
+    found = shutil.which("norce-wh")
+    if found and Path(found).resolve() == argv0.resolve():
+        return "norce-wh"
+    try:
+        return str(argv0.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(argv0)
+
+
+def explore_commands(warehouse: Path) -> list[tuple[str, str]]:
+    """What the demo suggests next; each command exists and needs no API settings."""
+    env = "" if warehouse == DEFAULT_WAREHOUSE else f"NORCE_WAREHOUSE={warehouse} "
+    cli = env + program()
+    return [
+        (f"{cli} sql", "SQL prompt on the published file (read-only)"),
+        (f'{cli} sql -c "select * from marts.mart_sales_monthly limit 10"', "one query"),
+        (f"{cli} status", "runs, rows and freshness per table"),
+        (f"{cli} docs", "dbt docs (columns, lineage) and the report with charts"),
+    ]
+
+
 def _print_tour(warehouse: Path, seconds: float) -> None:
     click.echo(f"Warehouse published at {warehouse.resolve()}")
     click.echo("(a copy made after the run; open it read-only, loads never block it)\n")
@@ -291,8 +325,9 @@ def _print_tour(warehouse: Path, seconds: float) -> None:
             click.echo(("  " + "  ".join(cells)).rstrip())
         click.echo("")
     click.echo("Explore it yourself:")
-    click.echo(f"  duckdb {warehouse} -readonly")
-    click.echo("  D select * from marts.mart_sales_monthly limit 10;")
-    click.echo("  norce-wh status        # runs, rows and freshness per table")
+    commands = explore_commands(warehouse)
+    width = max(len(command) for command, _ in commands)
+    for command, what in commands:
+        click.echo(f"  {command:<{width}}  # {what}")
     click.echo(f"\nDemo finished in {seconds:.0f} s.")
     sys.stdout.flush()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from extract.catalog import CATALOG
+from extract.schema.catalog import CATALOG
 
 __all__ = ["CADENCES", "Cadence", "cadence_deployments", "serve_cadences", "serve_one"]
 

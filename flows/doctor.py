@@ -19,13 +19,12 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from extract.catalog import CATALOG
-from extract.client import QueryClient
-from extract.config import Settings, load_settings
 from extract.errors import ConfigError, ExtractError, ServerError, WarehouseError
-from extract.metadata import parse_edmx
+from extract.http.client import QueryClient, RequestContext
 from extract.redact import mask_url
-from extract.stats import RequestStats
+from extract.schema.catalog import CATALOG
+from extract.schema.metadata import parse_edmx
+from extract.settings import Settings, load_settings
 from flows.terminal import terminal_safe
 
 __all__ = ["Check", "doctor_exit_code", "render_checks", "run_doctor"]
@@ -181,10 +180,8 @@ def _applications(client: QueryClient, settings: Settings) -> tuple[Check, int |
         fetched = client.get(
             "Core/Applications",
             {"$select": "Id,Name", "$orderby": "Id"},
-            application_id=configured[0] if configured else None,
-            entity="Core/Applications",
-            stats=RequestStats(),
             parse=orjson.loads,
+            context=RequestContext("Core/Applications", configured[0] if configured else None),
         )
     except ServerError as exc:
         if configured:
@@ -238,7 +235,7 @@ def _metadata(
 ) -> Check:
     name = f"{namespace}/$metadata"
     try:
-        raw, seconds = _timed(lambda: client.metadata(namespace, application_id=header_app))
+        raw, seconds = _timed(lambda: client.metadata(namespace, RequestContext(name, header_app)))
         service = parse_edmx(raw)
     except ExtractError as exc:
         return Check(name, "fail", str(exc), exc.exit_code)

@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from extract.config import Settings
-from extract.erasure import erase_from_raw
-from extract.errors import ConfigError
-from extract.locking import RunLock
-from extract.privacy import PrivacyPolicy
-from extract.warehouse import Warehouse
+from extract import erase
+from extract.settings import Settings
 from flows.build import build_marts
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.errors import DbtFailed
 from flows.files import creation_umask
 from flows.publish import PublishResult, publish
@@ -81,36 +76,17 @@ def erase_customer(
         StateError: A run holds the warehouse.
         DbtFailed: A model could not be rebuilt; nothing was published.
     """
-    if customer_id is None and not (email and email.strip()):
-        raise ConfigError(["give --customer-id or --email of the person to erase"])
-    email_hash = None
-    if email and email.strip():
-        policy = PrivacyPolicy(settings.extract.pii_salt.reveal(), settings.extract.pii_overrides)
-        email_hash = policy.hash_values([email])[0]
-    work_db = settings.warehouse.work_database
-    run_id = datetime.now(UTC).strftime("erase-%Y%m%dT%H%M%SZ")
     with (
         hold_published(settings.warehouse.path),
         creation_umask(settings.warehouse.file_mode),
-        RunLock(work_db),
+        erase(settings, customer_id=customer_id, email=email, note=note) as erased,
     ):
-        wh = Warehouse(work_db, run_id=run_id)
-        try:
-            if email_hash is None and customer_id is not None:
-                email_hash = _customer_email_hash(wh, customer_id)
-            removed = erase_from_raw(wh, customer_id, email_hash)
-            wh.execute(
-                "insert into meta.erasures (customer_id, email_hash, requested_at, "
-                "rows_removed, note) values (?, ?, ?, ?, ?)",
-                [customer_id, email_hash, datetime.now(UTC), removed, note],
-            )
-        finally:
-            wh.close()
         log.info(
             "erased customer %s: %d raw rows removed; request recorded in meta.erasures",
             customer_id if customer_id is not None else "(by e-mail)",
-            removed,
+            erased.rows_removed,
         )
+        work_db = settings.warehouse.work_database
         dbt_result = None
         if run_dbt:
             dbt_result = build_marts(
@@ -119,12 +95,15 @@ def erase_customer(
             _require_marts_built(dbt_result)
         published = (
             publish(
-                work_db, settings.warehouse.path, run_id=run_id, mode=settings.warehouse.file_mode
+                work_db,
+                settings.warehouse.path,
+                run_id=erased.run_id,
+                mode=settings.warehouse.file_mode,
             )
             if publish_result
             else None
         )
-    return ErasureResult(customer_id, email_hash, removed, dbt_result, published)
+    return ErasureResult(customer_id, erased.email_hash, erased.rows_removed, dbt_result, published)
 
 
 def _require_marts_built(result: DbtRunResult) -> None:
@@ -147,11 +126,3 @@ def _require_marts_built(result: DbtRunResult) -> None:
             "the published warehouse",
             node.name,
         )
-
-
-def _customer_email_hash(wh: Warehouse, customer_id: int) -> str | None:
-    """The customer's stored e-mail hash, so their guest orders are erased too."""
-    if "EmailAddressHash" not in wh.table_columns("customers"):
-        return None
-    rows = wh.execute("select EmailAddressHash from raw.customers where Id = ?", [customer_id])
-    return rows[0][0] if rows and rows[0][0] else None

@@ -1,18 +1,18 @@
-"""The extract phase of a flow run as Prefect tasks: plan, one task per partition, finish.
+"""Partitions as Prefect tasks: the partition runner the flow hands to the loader.
 
-Partition tasks run concurrently on a thread pool sized to the throttle's in-flight cap and
-share one :class:`~extract.runner.Extractor` (one client, one throttle, one warehouse
-connection). A partition is retried by Prefect only when it ended on a
-:class:`~extract.errors.RetryableError` -- the client already retried each request, so
-these retries are few and slow; every other failure is final for the run.
+The flow calls :func:`extract.extract` like every other caller; the only thing it adds is
+:func:`prefect_partitions`, a partition runner that submits each partition as a task on a
+thread pool sized to the throttle's in-flight cap (one loader session, so one throttle
+governs every request). A partition is retried by Prefect only when it ended on a
+:class:`~extract.errors.RetryableError` -- the client already retried each request, so these
+retries are few and slow; every other failure is final for the run.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
-from time import monotonic, sleep
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import task
@@ -23,23 +23,11 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
-from extract.config import Settings
-from extract.errors import RetryableError, StateError
-from extract.partitions import Partition
-from extract.results import PartitionResult, RunSummary
-from extract.runner import Extractor, RunMode
-from extract.stats import RequestStats
+from extract import ExtractSession, Partition, PartitionResult, PartitionRunner, RequestStats
+from extract.errors import RetryableError
 from flows.progress import ProgressLog
 
-__all__ = [
-    "ExtractRun",
-    "PartitionRetry",
-    "extract_all",
-    "extract_partition",
-    "finish_extract",
-    "open_extractor",
-    "plan_partitions",
-]
+__all__ = ["PartitionAttempts", "PartitionRetry", "extract_partition", "prefect_partitions"]
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +36,6 @@ PARTITION_RETRIES = 2
 were already retried by the client)."""
 PARTITION_RETRY_DELAYS_S: list[float] = [30.0, 120.0]
 """Slow on purpose: a partition only gets here after the client's own backoff gave up."""
-LOCK_POLL_S = 10.0
-"""How often a run waiting for the warehouse lock tries again."""
 
 
 class PartitionRetry(RetryableError):
@@ -74,20 +60,18 @@ def _attempts_left() -> bool:
     return ctx.task_run.run_count <= (ctx.task.retries or 0)
 
 
-class ExtractRun:
-    """What the partition tasks of one flow run share: the extractor (one client, one
-    throttle, one warehouse connection) and the request counts of attempts that were
-    retried, so the run's totals still include every request sent."""
+class PartitionAttempts:
+    """What the partition tasks of one flow run share: the loader session, and the request
+    counts of attempts that were retried, so the run's totals include every request sent."""
 
-    def __init__(self, extractor: Extractor) -> None:
-        self.extractor = extractor
+    def __init__(self, session: ExtractSession) -> None:
+        self.session = session
         self._earlier: dict[str, RequestStats] = {}
         self._lock = threading.Lock()
 
     def set_aside(self, label: str, result: PartitionResult) -> None:
-        """Drop a retried attempt from the summary, keeping its request counts."""
+        """Keep a retried attempt's request counts (``meta.runs`` has its row already)."""
         with self._lock:
-            self.extractor.summary.partitions.remove(result)
             self._earlier.setdefault(label, RequestStats()).merge(result.stats)
 
     def fold_in(self, label: str, result: PartitionResult) -> None:
@@ -106,7 +90,7 @@ class ExtractRun:
     cache_policy=NO_CACHE,
     persist_result=False,
 )
-def extract_partition(run: ExtractRun, partition: Partition) -> PartitionResult:
+def extract_partition(attempts: PartitionAttempts, partition: Partition) -> PartitionResult:
     """Extract and load one partition (idempotent: it resumes from committed state).
 
     Returns:
@@ -116,84 +100,43 @@ def extract_partition(run: ExtractRun, partition: Partition) -> PartitionResult:
     Raises:
         PartitionRetry: The partition ended on a transient error and attempts remain.
     """
-    result = run.extractor.run_partition(partition)
+    result = attempts.session.load(partition)
     if (
         result.status == "failed"
         and result.exit_code == RetryableError.exit_code
         and _attempts_left()
     ):
-        # meta.runs keeps a row per attempt; the summary keeps only the attempt that stands.
-        run.set_aside(partition.label, result)
+        attempts.set_aside(partition.label, result)
         raise PartitionRetry(
             f"{partition.label} failed on a transient error; retrying the partition",
             hint=result.error or "",
         )
-    run.fold_in(partition.label, result)
+    attempts.fold_in(partition.label, result)
     return result
 
 
-@task(name="plan-partitions", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def plan_partitions(
-    extractor: Extractor, entities: list[str] | None, applications: list[int] | None
-) -> list[Partition]:
-    """Reconcile the catalog with ``$metadata`` and list the partitions to extract."""
-    mode = f"{extractor.mode} mode"
-    if extractor.mode == "incremental" and not extractor.warehouse.execute(
-        "select 1 from meta.state where watermark is not null limit 1"
-    ):  # asked before prepare(), which records the partitions it plans
-        mode = "first load (no watermarks yet: everything)"
-    partitions = extractor.prepare(entities, applications)
-    if isinstance(extractor.progress, ProgressLog):
-        extractor.progress.expect(len(partitions))
-    log.info(
-        "run %s: %d partitions, %s, up to %d at a time",
-        extractor.run_id,
-        len(partitions),
-        mode,
-        extractor.settings.throttle.max_inflight,
-    )
-    return partitions
+def prefect_partitions(progress: ProgressLog | None = None) -> PartitionRunner:
+    """A partition runner submitting each partition as an ``extract-partition`` task.
 
+    Args:
+        progress: Told how many partitions the run has, for its ``k/n done`` figure.
+    """
 
-@task(name="finish-extract", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def finish_extract(extractor: Extractor) -> RunSummary:
-    """Consolidate, purge forgotten and erased records, record the run in ``meta``."""
-    return extractor.finish()
-
-
-def open_extractor(
-    settings: Settings, mode: RunMode, since: datetime | None, command: str, wait_s: int
-) -> Extractor:
-    """Open the run's extractor, waiting up to ``wait_s`` for a run that holds the lock."""
-    deadline = monotonic() + max(wait_s, 0)
-    while True:
-        try:
-            return Extractor(
-                settings, mode=mode, since=since, progress=ProgressLog(), command=command
-            )
-        except StateError as exc:
-            if monotonic() >= deadline:
-                raise
-            log.info("%s; waiting (up to %d s in all)", exc.message, wait_s)
-            sleep(min(LOCK_POLL_S, max(deadline - monotonic(), 0.0)))
-
-
-def extract_all(extractor: Extractor, partitions: list[Partition], workers: int) -> None:
-    """Submit every partition as a task on a pool sized to the throttle's in-flight cap."""
-    # Big incremental sets first so the long poles start early; lookups fill the gaps.
-    ordered = sorted(partitions, key=lambda p: (p.plan.spec.mode != "incremental", p.entity))
-    run = ExtractRun(extractor)
-    runner: ThreadPoolTaskRunner[PartitionResult] = ThreadPoolTaskRunner(
-        max_workers=max(1, workers)
-    )
-    with runner:
-        futures: list[PrefectFuture[PartitionResult]] = [
-            runner.submit(
-                extract_partition.with_options(task_run_name=f"extract {p.label}"),
-                {"run": quote(run), "partition": quote(p)},
-            )
-            for p in ordered
-        ]
-        for future in futures:
+    def run(session: ExtractSession, partitions: Sequence[Partition]) -> list[PartitionResult]:
+        if progress is not None:
+            progress.expect(len(partitions))
+        attempts = PartitionAttempts(session)
+        workers = max(1, session.settings.throttle.max_inflight)
+        runner: ThreadPoolTaskRunner[PartitionResult] = ThreadPoolTaskRunner(max_workers=workers)
+        with runner:
+            futures: list[PrefectFuture[PartitionResult]] = [
+                runner.submit(
+                    extract_partition.with_options(task_run_name=f"extract {p.label}"),
+                    {"attempts": quote(attempts), "partition": quote(p)},
+                )
+                for p in partitions
+            ]
             # Unexpected exceptions (bugs) surface here; per-partition failures do not.
-            future.result()
+            return [future.result() for future in futures]
+
+    return run

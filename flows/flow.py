@@ -1,9 +1,11 @@
 """The ``norce_elt`` Prefect flow: extract -> dbt build -> publish -> report.
 
-One flow run plans the partitions (entity set x application x key range), extracts them as
-concurrent tasks that share one :class:`~extract.runner.Extractor` (so one throttle governs
-every request), closes the working database, builds the dbt project, publishes the working
-file as the read-only warehouse and leaves the run report as Prefect artifacts.
+One flow run extracts through the loader's one API (:func:`extract.extract`: plan the
+partitions -- entity set x application x key range --, load them as concurrent Prefect
+tasks that share one loader session, so one throttle governs every request, finish), which
+closes the working database but keeps the run lock; then it builds the dbt project,
+publishes the working file as the read-only warehouse, releases the lock and leaves the run
+report as Prefect artifacts.
 
 Retries are layered: the HTTP client retries single requests; a partition task is retried
 (a few times, slowly) only when it ended on a :class:`~extract.errors.RetryableError`; dbt
@@ -20,14 +22,16 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from extract.config import DEFAULT_FILE_MODE, load_settings
-from extract.runner import RunMode
+from extract import RunMode, RunRequest, RunSummary, extract
+from extract.settings import DEFAULT_FILE_MODE, Settings, load_settings
 from flows.build import build_marts
-from flows.dbt import DbtRunResult
+from flows.dbt_runner import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
-from flows.extract_tasks import extract_all, finish_extract, open_extractor, plan_partitions
+from flows.extract_tasks import prefect_partitions
 from flows.files import creation_umask
 from flows.logs import forward_to_prefect
+from flows.pages import publish_pages_task
+from flows.progress import ProgressLog
 from flows.publish import PublishResult
 from flows.publish import publish as publish_file
 from flows.publish_lock import hold_published
@@ -40,7 +44,9 @@ log = logging.getLogger(__name__)
 
 
 @task(name="dbt-build", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def build_dbt(work_database: Path, full_refresh: bool, reporting_currency: str) -> DbtRunResult:
+def build_dbt(
+    work_database: Path, full_refresh: bool, reporting_currency: str | None
+) -> DbtRunResult:
     """Run ``dbt build`` on the working database, one log line per node (not retried).
 
     Returns:
@@ -86,6 +92,23 @@ def _mode(full_refresh: bool, backfill_from: date | None) -> tuple[RunMode, date
     return "incremental", None
 
 
+def _request(
+    entities: list[str] | None,
+    applications: list[int] | None,
+    full_refresh: bool,
+    backfill_from: date | None,
+    run_dbt: bool,
+) -> RunRequest:
+    mode, since = _mode(full_refresh, backfill_from)
+    return RunRequest(
+        mode=mode,
+        since=since,
+        entities=tuple(entities) if entities else None,
+        applications=tuple(applications) if applications else None,
+        command="run" if run_dbt else "extract",
+    )
+
+
 def _outcome(report: RunReport) -> None:
     """Fail the flow run when the run did not do its whole job."""
     summary = report.summary
@@ -99,7 +122,7 @@ def _outcome(report: RunReport) -> None:
         code = PARTIAL_EXIT_CODE if summary.status == "partial" else summary.exit_code
         first = failed_parts[0].error if failed_parts else "unknown error"
         raise RunFailed(
-            f"{len(failed_parts)} partition(s) failed, e.g. {first}", code=code, report=report
+            f"{len(failed_parts)} partition(s) failed, e.g. {first}", exit_code=code, report=report
         )
 
 
@@ -143,58 +166,60 @@ def norce_elt(
         RunFailed: Some partitions failed; the rest was built and published.
     """
     settings = load_settings(config_file=Path(config_file) if config_file else None)
-    mode, since = _mode(full_refresh, backfill_from)
-    command = "run" if run_dbt else "extract"
-    work_db = settings.warehouse.work_database
+    request = _request(entities, applications, full_refresh, backfill_from, run_dbt)
     with (
         forward_to_prefect(),
         creation_umask(settings.warehouse.file_mode),
         # Before the run lock: runs sharing the published file (not the work file) queue too.
         hold_published(settings.warehouse.path, wait_for_lock_s),
     ):
-        extractor = open_extractor(settings, mode, since, command, wait_for_lock_s)
-        try:
-            partitions = plan_partitions(extractor, entities, applications)
-            extract_all(extractor, partitions, settings.throttle.max_inflight)
-            summary = finish_extract(extractor)
-        except BaseException:
-            extractor.close()
-            raise
-        # DuckDB allows one writing process per file, and dbt opens it next; the run lock
-        # stays held so that no other run can load while dbt builds and we publish.
-        extractor.close(keep_lock=True)
-        try:
-            dbt_result: DbtRunResult | None = None
-            skipped: str | None = None
-            if summary.status == "failed":
-                skipped = "every partition failed"
-            elif not run_dbt:
-                skipped = "not requested"
-            else:
-                dbt_result = build_dbt(work_db, full_refresh, settings.extract.reporting_currency)
-
-            published: PublishResult | None = None
-            if (
-                publish
-                and summary.status != "failed"
-                and (dbt_result is None or dbt_result.success)
-            ):
-                published = publish_warehouse(
-                    work_db, settings.warehouse.path, summary.run_id, settings.warehouse.file_mode
-                )
-
-            # Figures come from the working file: identical to the published copy, and
-            # never held open by readers (an in-process reader of the published path could
-            # otherwise hand us its older snapshot from DuckDB's instance cache).
-            report = build_report(
-                summary,
-                database=work_db,
-                dbt=dbt_result,
-                publish=published,
-                dbt_skipped_reason=skipped,
-            )
-        finally:
-            extractor.lock.release()
+        progress = ProgressLog()
+        extracted = extract(
+            settings,
+            request,
+            runner=prefect_partitions(progress),
+            progress=progress,
+            wait_for_lock_s=wait_for_lock_s,
+        )
+        # The working database is closed (dbt opens it next) but the run lock stays held, so
+        # no other run can load while dbt builds and we publish.
+        with extracted:
+            report = _build_and_publish(settings, extracted.summary, full_refresh, run_dbt, publish)
         report_artifacts(report)
         _outcome(report)
         return report
+
+
+def _build_and_publish(
+    settings: Settings, summary: RunSummary, full_refresh: bool, run_dbt: bool, publish: bool
+) -> RunReport:
+    """dbt build (unless skipped), publish (if dbt succeeded or was skipped), the report."""
+    work_db = settings.warehouse.work_database
+    dbt_result: DbtRunResult | None = None
+    skipped: str | None = None
+    if summary.status == "failed":
+        skipped = "every partition failed"
+    elif not run_dbt:
+        skipped = "not requested"
+    else:
+        dbt_result = build_dbt(work_db, full_refresh, settings.extract.reporting_currency)
+    published: PublishResult | None = None
+    if publish and summary.status != "failed" and (dbt_result is None or dbt_result.success):
+        published = publish_warehouse(
+            work_db, settings.warehouse.path, summary.run_id, settings.warehouse.file_mode
+        )
+    # Figures come from the working file: identical to the published copy, and never held
+    # open by readers (an in-process reader of the published path could otherwise hand us
+    # its older snapshot from DuckDB's instance cache).
+    report = build_report(
+        summary, database=work_db, dbt=dbt_result, publish=published, dbt_skipped_reason=skipped
+    )
+    if published is not None:  # dbt docs and the report page beside the warehouse
+        publish_pages_task(
+            report,
+            work_db,
+            published.target,
+            settings.extract.reporting_currency,
+            settings.warehouse.file_mode,
+        )
+    return report

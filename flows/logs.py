@@ -65,9 +65,9 @@ class _QuietPrefectConsole(logging.Filter):
         if record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
             return False
         exc = record.exc_info[1] if record.exc_info else None
-        from extract.errors import ExtractError
+        from extract.errors import PipelineError
 
-        return not isinstance(exc, ExtractError)
+        return not isinstance(exc, PipelineError)
 
 
 def quiet_prefect_console(verbose: bool = False) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from extract.results import ProgressEvent
+from extract import ProgressEvent
 
 __all__ = ["ProgressLog"]
 
@@ -15,7 +15,7 @@ log = logging.getLogger("flows.progress")
 
 
 class ProgressLog:
-    """A progress callback for :class:`extract.runner.Extractor` that writes log lines.
+    """A progress callback for the loader (:func:`extract.extract`) that writes log lines.
 
     While partitions run, a line with the rows and pages so far appears at most every
     ``interval_s`` seconds (driven by the events

@@ -32,21 +32,14 @@ from pathlib import Path
 
 import duckdb
 
-from extract.config import DEFAULT_FILE_MODE
+from extract import PublishRow, record_publish
 from extract.errors import StateError, WarehouseError
+from extract.settings import DEFAULT_FILE_MODE
 from flows.files import published_mode
 
-__all__ = ["PUBLISH_DDL", "PublishResult", "last_publish", "publish"]
+__all__ = ["PublishResult", "last_publish", "publish"]
 
 log = logging.getLogger(__name__)
-
-PUBLISH_DDL = """create table if not exists meta.publishes (
-    run_id varchar,               -- the run whose results were published (null: manual)
-    published_at timestamptz not null,
-    source varchar not null,      -- working database the copy was made from
-    target varchar not null       -- published file
-)"""
-"""History of publishes, kept in the working database and so in every published copy."""
 
 _COPY_BUFFER = 8 * 1024 * 1024
 """Copy in 8 MiB chunks: large enough to stream at disk speed, small enough for any host."""
@@ -152,12 +145,8 @@ def _record_and_checkpoint(
             hint="check the file and its directory permissions",
         ) from exc
     try:
-        con.execute("create schema if not exists meta")
-        con.execute(PUBLISH_DDL)
-        con.execute(
-            "insert into meta.publishes values (?, ?, ?, ?)",
-            [run_id, published_at, str(work_database), str(target)],
-        )
+        # The history of publishes travels in the working file, so in every published copy.
+        record_publish(con, PublishRow(run_id, published_at, str(work_database), str(target)))
         con.execute("CHECKPOINT")
     except duckdb.Error as exc:
         raise WarehouseError(

@@ -1,6 +1,6 @@
 """One run at a time per *published* file, whatever working file each run writes.
 
-The run lock (:class:`extract.locking.RunLock`) sits beside the working database. Two runs
+The run lock (:class:`extract.load.locking.RunLock`) sits beside the working database. Two runs
 configured with the same ``NORCE_WAREHOUSE`` but different ``NORCE_WORK_DATABASE`` would
 each hold their own and take turns replacing the published file with their own data. A
 second lock beside the published file (the file a symbolic link points to, so two links
@@ -18,7 +18,7 @@ from pathlib import Path
 from time import monotonic, sleep
 
 from extract.errors import StateError
-from extract.locking import RunLock
+from extract.load.locking import RunLock
 
 __all__ = ["LOCK_POLL_S", "hold_published"]
 

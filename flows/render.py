@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flows.charts import Chart, revenue_chart, runs_chart
 from flows.report import RunReport
 from flows.terminal import terminal_safe
 
@@ -24,6 +25,7 @@ __all__ = [
     "fmt_time",
     "render_markdown",
     "render_text",
+    "report_charts",
     "report_sections",
     "sections_text",
     "table_artifact_rows",
@@ -274,10 +276,22 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: RunReport) -> str:
-    """The report as markdown for the Prefect artifact; same sections and figures."""
+def report_charts(report: RunReport) -> list[Chart]:
+    """The report's charts: net revenue per day by application, rows and seconds per run."""
+    trends = report.trends
+    drawn = (revenue_chart(trends.revenue, trends.currency), runs_chart(trends.runs))
+    return [c for c in drawn if c is not None]
+
+
+def render_markdown(report: RunReport, *, charts: Sequence[Chart] | None = None) -> str:
+    """The report as markdown for the Prefect artifact; same sections and figures.
+
+    The charts come first, as PNG data URIs (the Prefect UI shows them as images).
+    """
     s = report.summary
     out = [f"# norce-elt run {s.run_id}: {s.status}", ""]
+    for chart in report_charts(report) if charts is None else charts:
+        out += [f"![{_md_cell(chart.alt)}]({chart.png_data_uri})", ""]
     for section in report_sections(report, detail=True):
         out += [f"## {section.title}", ""]
         if section.rows:

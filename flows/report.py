@@ -14,9 +14,10 @@ from pathlib import Path
 
 import duckdb
 
-from extract.results import PartitionResult, RunSummary
-from flows.dbt import DbtRunResult
+from extract import PartitionResult, RunSummary
+from flows.dbt_runner import DbtRunResult
 from flows.publish import PublishResult
+from flows.trends import Trends, read_trends
 
 __all__ = [
     "REPORTED_SCHEMAS",
@@ -82,6 +83,8 @@ class RunReport:
     dbt: DbtRunResult | None = None
     publish: PublishResult | None = None
     dbt_skipped_reason: str | None = None
+    trends: Trends = field(default_factory=Trends)
+    """Revenue per day and the last runs, for the charts."""
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -189,10 +192,10 @@ def build_report(
     publish: PublishResult | None = None,
     dbt_skipped_reason: str | None = None,
 ) -> RunReport:
-    """Gather a run's report.
+    """Gather a run's report (with the figures its charts show).
 
     Args:
-        summary: The extract summary (``Extractor.finish()``).
+        summary: The extract summary (``extract(...).summary``).
         database: The file to read table figures from: the published file when the run
             published, else the closed working database; ``None`` skips table figures.
         dbt: The ``dbt build`` result, if dbt ran.
@@ -203,6 +206,7 @@ def build_report(
         summary=summary,
         entities=entity_figures(summary),
         tables=table_figures(database) if database is not None else [],
+        trends=read_trends(database) if database is not None else Trends(),
         dbt=dbt,
         publish=publish,
         dbt_skipped_reason=dbt_skipped_reason,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from extract.config import Settings
 from extract.errors import WarehouseError
+from extract.settings import WarehouseSettings
 from flows.render import Section, fmt_age, fmt_count, fmt_time, sections_text
 from flows.report import TableFigures, table_figures
 
@@ -68,18 +68,18 @@ class WarehouseStatus:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def read_status(settings: Settings, *, last_runs: int = 5) -> WarehouseStatus:
+def read_status(warehouse: WarehouseSettings, *, last_runs: int = 5) -> WarehouseStatus:
     """Read the published warehouse (read-only) and the run lock.
 
     Args:
-        settings: Where the files are.
+        warehouse: Where the files are (no API settings are needed).
         last_runs: How many recent runs to list.
 
     Raises:
         WarehouseError: The published file exists but cannot be opened.
     """
-    target = settings.warehouse.path
-    running = _lock_holder(settings.warehouse.work_database)
+    target = warehouse.path
+    running = _lock_holder(warehouse.work_database)
     if not target.exists():
         return WarehouseStatus(target, exists=False, running=running)
     try:

@@ -11,13 +11,19 @@ out; data-changing routes return the affected ids.
 ``POST orders/forget``                 same (GDPR flag, personal fields nulled)
 ``POST customers/forget``              same
 ``POST orders/delete``                 same (hard delete)
+``POST customers/delete``              same (hard delete: the customer, addresses and
+                                       company links go, their orders are forgotten)
 ``POST schema/add-property``           ``{"namespace", "type", "name", "edm_type", "default"}``
 ``POST schema/remove-property``        ``{"namespace", "type", "name"}``
 ``POST schema/change-type``            ``{"namespace", "type", "name", "edm_type"}``
 ``POST faults``                        ``{"spec": "rate_limit=5,..."}`` (empty: no faults)
 ``POST tokens/revoke``                 -> ``{"revoked": N}``
-``GET stats``                          requests by status and path, tokens, faults, rows
+``GET stats``                          requests by status and path, tokens, faults,
+                                       profile, budget rejections, rows
 =====================================  ===================================================
+
+Ids in replies are the keys as the API serves them: under the ``string_ids`` profile switch
+orders are ``"1000001"``; requests may give ``ids`` as numbers or digit strings.
 """
 
 from __future__ import annotations
@@ -31,9 +37,13 @@ from simulator.faults import FaultConfig
 
 if TYPE_CHECKING:
     from simulator.app import SimulatorApp
+    from simulator.control import Simulator
 
 Payload = dict[str, Any]
 Handler = Callable[[Payload], Payload]
+
+_ORDER = ("Orders", "Order")
+_CUSTOMER = ("Customers", "Customer")
 
 
 class AdminError(Exception):
@@ -49,13 +59,16 @@ class AdminApi:
         self._post: dict[str, Handler] = {
             "clock/advance": lambda b: {"now": sim.advance(_num(b, "seconds")).isoformat()},
             "orders": lambda b: {
-                "ids": sim.create_orders(int(_num(b, "count")), b.get("application_id"))
+                "ids": sim.served_ids(
+                    *_ORDER, sim.create_orders(int(_num(b, "count")), b.get("application_id"))
+                )
             },
-            "orders/update": _by_ids(sim.update_orders),
-            "customers/update": _by_ids(sim.update_customers),
-            "orders/forget": _by_ids(sim.forget_orders),
-            "customers/forget": _by_ids(sim.forget_customers),
-            "orders/delete": _by_ids(sim.delete_orders),
+            "orders/update": _by_ids(sim, sim.update_orders, _ORDER),
+            "customers/update": _by_ids(sim, sim.update_customers, _CUSTOMER),
+            "orders/forget": _by_ids(sim, sim.forget_orders, _ORDER),
+            "customers/forget": _by_ids(sim, sim.forget_customers, _CUSTOMER),
+            "orders/delete": _by_ids(sim, sim.delete_orders, _ORDER),
+            "customers/delete": _by_ids(sim, sim.delete_customers, _CUSTOMER),
             "schema/add-property": self._add_property,
             "schema/remove-property": self._remove_property,
             "schema/change-type": self._change_type,
@@ -100,6 +113,8 @@ class AdminApi:
             "tokens_issued": app.tokens.issued,
             "faults": app.faults.config.to_spec(),
             "faults_injected": dict(app.faults.injected.counts),
+            "profile": app.profile.to_spec(),
+            "budget_rejected": 0 if app.budget is None else app.budget.rejected,
             "store_version": app.sim.store.version,
             "rows": app.sim.stats(),
         }
@@ -132,15 +147,24 @@ class AdminApi:
         return {"faults": config.to_spec()}
 
 
-def _by_ids(method: Callable[..., list[int]]) -> Handler:
+def _by_ids(sim: Simulator, method: Callable[..., list[int]], ref: tuple[str, str]) -> Handler:
     def handler(body: Payload) -> Payload:
         ids = body.get("ids")
-        if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
-            raise AdminError("'ids' must be a list of integers")
         count = int(body.get("count", 0))
-        return {"ids": method(n=count, ids=ids)}
+        found = method(n=count, ids=None if ids is None else _numeric_ids(ids))
+        return {"ids": sim.served_ids(*ref, found)}
 
     return handler
+
+
+def _numeric_ids(ids: object) -> list[int]:
+    """``ids`` as integers: numbers, or digit strings as served under ``string_ids``."""
+    if isinstance(ids, list) and all(
+        (isinstance(i, int) and not isinstance(i, bool)) or (isinstance(i, str) and i.isdigit())
+        for i in ids
+    ):
+        return [int(i) for i in ids]
+    raise AdminError("'ids' must be a list of integers (or of digit strings)")
 
 
 def _num(body: Payload, name: str) -> float:

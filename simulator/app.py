@@ -6,11 +6,13 @@ nothing, and the per-request overhead is lower (see ``bench/sim_pages.py``). Que
 requests and fault latencies meanwhile.
 
 Order of checks on a Query path, outermost first -- gateway, then service:
+the profile's request budget (429 without ``Retry-After``, ``$metadata`` included),
 latency faults, rate limit (429), dropped connection, random 5xx, method (405), bearer
 token (401), path and options (404/400), Reporting/deep-``$skip`` faults (500), the
-``applicationId`` header (500 where the tenant fails without it), the query itself,
-poisoned records (500), and finally truncated or corrupted 200 bodies. ``$metadata`` skips the
-faults. Every response carries a ``Date`` header from the simulated clock.
+profile's rules (``$count`` refused 400, the ``applicationId`` header 500 where the tenant
+fails without it, Reporting down 500), the query itself, poisoned records (500), and finally
+truncated or corrupted 200 bodies. ``$metadata`` skips the faults. Every response carries a
+``Date`` header from the simulated clock.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import format_datetime
 from typing import Any
 
 import orjson
 
 from simulator.admin import AdminApi
+from simulator.asgi import Receive, Scope, Send, drop_connection, lifespan, read_body
 from simulator.auth import TokenService
+from simulator.budget import GATEWAY_BODY, WindowBudget
 from simulator.control import Simulator
 from simulator.edmx import render_metadata
-from simulator.faults import FaultConfig, FaultInjector, SimulatedReset
+from simulator.faults import FaultConfig, FaultInjector
 from simulator.odata.errors import ODataError, error_body
 from simulator.odata.service import (
     JSON_CONTENT_TYPE,
@@ -37,14 +40,11 @@ from simulator.odata.service import (
     Result,
     error_result,
 )
+from simulator.profiles import Profile, resolve
 
 TOKEN_PATH = "/identity/1.0/connect/token"
 ADMIN_PREFIX = "/_sim/"
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 _ROUTE = re.compile(r"([^/(]+)(?:/([^/(]+))?")
 _GATEWAY_TEXT = {
@@ -87,6 +87,8 @@ class SimulatorApp:
         tokens: the token service (issue, validate, revoke).
         faults: the active fault injector; replace it with :meth:`set_faults`.
         service: the Query API resource layer.
+        profile: the tenant profile served.
+        budget: the profile's request budget (None: unlimited).
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class SimulatorApp:
         require_app_header: bool,
         token_burst: int,
         token_per_minute: float,
+        profile: Profile,
     ) -> None:
         self.sim = sim
         self.state = AppState()
@@ -107,8 +110,14 @@ class SimulatorApp:
             credentials, ttl=token_ttl, burst=token_burst, per_minute=token_per_minute
         )
         self.faults = FaultInjector(faults)
+        self.profile = profile
+        self.budget = (
+            None
+            if profile.minute_budget is None
+            else WindowBudget(profile.minute_budget, profile.budget_window_s)
+        )
         self.service = QueryService(
-            sim.store, render_metadata, require_app_header=require_app_header
+            sim.store, render_metadata, require_app_header=require_app_header, profile=profile
         )
         self.admin = AdminApi(self) if admin else None
 
@@ -118,7 +127,7 @@ class SimulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -140,6 +149,9 @@ class SimulatorApp:
         route = _route_label(relative)
         headers = _headers(scope)
         is_metadata = relative.endswith("/$metadata")
+        if self.budget is not None and not self.budget.admit():
+            await self._respond(send, 429, GATEWAY_BODY, "application/json", route)
+            return
         faults = self.faults
         if not is_metadata:
             delay = faults.delay_seconds()
@@ -155,7 +167,7 @@ class SimulatorApp:
             fault = faults.network_fault()
             if fault == "reset":
                 self.state.record(0, route)
-                await _drop_connection(send)
+                await drop_connection(send)
                 return
             if isinstance(fault, int):
                 await self._respond(send, fault, *_gateway_error(fault), route)
@@ -217,7 +229,7 @@ class SimulatorApp:
             body = orjson.dumps({"error": "invalid_request"})
             await self._respond(send, 405, body, "application/json", route, {"allow": "POST"})
             return
-        request_body = await _read_body(receive)
+        request_body = await read_body(receive)
         client = scope.get("client")
         client_ip = client[0] if client else "unknown"
         reply = self.tokens.token_request(
@@ -232,7 +244,7 @@ class SimulatorApp:
     # -- admin --------------------------------------------------------------------
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.admin is not None
-        request_body = await _read_body(receive)
+        request_body = await read_body(receive)
         sub_path = scope["path"][len(ADMIN_PREFIX) :]
         status, payload = await asyncio.to_thread(
             self.admin.handle, scope["method"], sub_path, request_body
@@ -273,6 +285,7 @@ def create_app(
     require_app_header: bool = True,
     token_burst: int = 20,
     token_per_minute: float = 3.0,
+    profile: Profile | str | None = None,
 ) -> SimulatorApp:
     """Build the simulator's ASGI app.
 
@@ -286,10 +299,24 @@ def create_app(
             ``applicationId`` header, as on the observed tenant.
         token_burst: token requests per client IP before the endpoint's rate limit.
         token_per_minute: sustained token requests per minute and client IP.
+        profile: the tenant profile (or its spec, e.g. ``"docs-2.0"``); default: the one
+            ``sim`` was created with. Its request switches (``no_count``,
+            ``header_everywhere``, ``reporting_down``, the budget) may differ from
+            ``sim.profile``; its data switches must not.
 
     Returns:
         The ASGI app; ``app.state`` holds request counters.
+
+    Raises:
+        ValueError: for an unknown profile, or one whose data switches differ from the
+            simulator's (create the simulator with it instead).
     """
+    tenant = sim.profile if profile is None else resolve(profile)
+    if tenant.data_switches() != sim.profile.data_switches():
+        raise ValueError(
+            f"profile '{tenant.to_spec()}' shapes data differently from the simulator's "
+            f"'{sim.profile.to_spec()}': create it with Simulator.create(profile=...)"
+        )
     return SimulatorApp(
         sim,
         faults=faults,
@@ -299,6 +326,7 @@ def create_app(
         require_app_header=require_app_header,
         token_burst=token_burst,
         token_per_minute=token_per_minute,
+        profile=tenant,
     )
 
 
@@ -328,44 +356,3 @@ def _gateway_error(status: int) -> tuple[bytes, str]:
     title = f"{status} {text}"
     html = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
     return html.encode(), "text/html"
-
-
-async def _drop_connection(send: Send) -> None:
-    """Close the client's connection without any response.
-
-    Under uvicorn the ``send`` callable is a bound method of the request cycle, which
-    holds the asyncio transport; aborting it is what a crashed upstream looks like to the
-    client (``Server disconnected without sending a response``). Other servers (and
-    in-process transports) get :class:`SimulatedReset` raised instead.
-    """
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if isinstance(transport, asyncio.BaseTransport) and hasattr(transport, "abort"):
-        transport.abort()
-        # let the server see the disconnect before the app returns, so it does not try
-        # to send its own 500
-        for _ in range(3):
-            await asyncio.sleep(0)
-        return
-    raise SimulatedReset("connection dropped by the reset_rate fault")
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

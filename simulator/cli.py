@@ -17,10 +17,20 @@ from simulator.app import create_app
 from simulator.auth import DEFAULT_CREDENTIALS
 from simulator.control import Simulator
 from simulator.faults import FaultConfig
+from simulator.profiles import PROFILES, Profile, describe
 from simulator.server import bind_socket, is_loopback, uvicorn_config
 
+_EPILOG = (
+    "\b\nTenant profiles (--profile NAME[,switch[=value]...]):\n"
+    + "\n".join(f"  {line}" for line in describe(76).splitlines())
+    + "\n\n\b\nSwitches (combine with a profile, e.g. docs-2.0,minute_budget=none):\n"
+    "  string_ids, no_count, header_everywhere, reporting_down, no_customer_forget_flag,\n"
+    "  no_updated=Ns/Set[,Ns/Set], minute_budget=N|none, budget_window_s=S\n"
+    "  (simulator/profiles.py explains each one)"
+)
 
-@click.command("simulate")
+
+@click.command("simulate", epilog=_EPILOG)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8765, show_default=True, type=int, help="TCP port (0: any).")
 @click.option("--seed", default=42, show_default=True, type=int, help="Data seed.")
@@ -37,6 +47,14 @@ from simulator.server import bind_socket, is_loopback, uvicorn_config
     default="",
     metavar="SPEC",
     help='Faults to inject, e.g. "rate_limit=20,error_rate=0.05".',
+)
+@click.option(
+    "--profile",
+    "profile_spec",
+    default="default",
+    show_default=True,
+    metavar="NAME",
+    help=f"Tenant profile: {', '.join(PROFILES)}, optionally with switches (see below).",
 )
 @click.option("--admin", is_flag=True, help="Mount the /_sim/ admin routes.")
 @click.option(
@@ -57,6 +75,7 @@ def simulate(
     seed: int,
     scale: float,
     faults_spec: str,
+    profile_spec: str,
     admin: bool,
     token_ttl: int,
     allow_remote: bool,
@@ -68,6 +87,10 @@ def simulate(
         faults = FaultConfig.parse(faults_spec)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        profile = Profile.parse(profile_spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--profile") from None
     if token_ttl <= 0:
         raise click.BadParameter("must be positive", param_hint="--token-ttl")
     try:
@@ -78,7 +101,7 @@ def simulate(
         ) from None
 
     started = time.perf_counter()
-    sim = Simulator.create(seed=seed, scale=scale)
+    sim = Simulator.create(seed=seed, scale=scale, profile=profile)
     app = create_app(sim, faults=faults, admin=admin, token_ttl=token_ttl)
     elapsed = time.perf_counter() - started
     rss_mb = psutil.Process().memory_info().rss / 2**20
@@ -94,6 +117,7 @@ def simulate(
     click.echo(f"  data:   seed {seed}, scale {scale:g}")
     for name, rows in sorted(sim.stats().items()):
         click.echo(f"    {name:<40} {rows:>10,}")
+    click.echo(f"  profile: {profile.to_spec()}")
     click.echo(f"  faults: {faults.to_spec() or 'none'}")
     if admin:
         click.echo(f"  admin:  {base_url}/_sim/stats (and POST routes, see simulator/admin.py)")

@@ -7,6 +7,13 @@ invariants, bumps :attr:`Store.version` and returns the affected ids.
 
 Selection without explicit ids is random but deterministic: the same seed and the same
 sequence of calls give the same ids.
+
+A simulator is created for one tenant :class:`~simulator.profiles.Profile`: its data
+switches (string ids, no customer forget flag, sets without ``Updated``) shape the schema,
+so :meth:`Simulator.truth` and ``store.frame`` give rows exactly as the API serves them
+(e.g. ``Id`` ``"1000001"``). The methods that change data take and return the numeric
+identities the generator uses (``store.base`` holds them); :meth:`Simulator.served_ids`
+turns them into served keys.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import polars as pl
 from simulator.clock import Clock
 from simulator.generate import activity, changes
 from simulator.generate.world import World, build_world, install
+from simulator.profiles import Profile, resolve, shape_schema
 from simulator.schema import DEFAULT_DECIMAL, Property, Schema, build_schema
 from simulator.store import Store, TypeRef, polars_dtype
 
@@ -39,10 +47,12 @@ class Simulator:
         clock: The simulated clock (real UTC now + offset).
         seed: Seed of the generated data.
         scale: Size factor (1.0 = 60k orders, 20k customers, 5k products).
+        profile: The tenant profile the schema was shaped with (and the app's default).
     """
 
-    def __init__(self, store: Store, world: World) -> None:
+    def __init__(self, store: Store, world: World, profile: Profile | None = None) -> None:
         self.store = store
+        self.profile = profile or Profile()
         self.schema: Schema = store.schema
         self.clock: Clock = store.clock
         self.seed = world.seed
@@ -52,7 +62,11 @@ class Simulator:
 
     @classmethod
     def create(
-        cls, seed: int = 42, scale: float = 1.0, anchor: datetime | None = None
+        cls,
+        seed: int = 42,
+        scale: float = 1.0,
+        anchor: datetime | None = None,
+        profile: Profile | str | None = None,
     ) -> Simulator:
         """Generate a tenant.
 
@@ -62,17 +76,24 @@ class Simulator:
             scale: Multiplies customers, products and orders (lookups are fixed).
             anchor: End of the two-year order history (default 2026-11-01T00:00:00Z). The
                 clock starts at real now regardless.
+            profile: Tenant profile, or its name/spec (``"docs-2.0"``); default
+                ``default``. The same seed gives the same data under every profile, only
+                served differently.
 
         Raises:
-            ValueError: If ``scale`` is not positive or ``anchor`` is naive.
+            ValueError: If ``scale`` is not positive, ``anchor`` is naive or the profile
+                is unknown.
         """
         anchor = anchor or DEFAULT_ANCHOR
         if anchor.tzinfo is None:
             raise ValueError("anchor must be timezone-aware (UTC)")
+        tenant = resolve(profile)
+        schema = build_schema()
+        shape_schema(schema, tenant)
         frames, world = build_world(seed, scale, anchor.astimezone(UTC))
-        store = Store(build_schema(), Clock())
+        store = Store(schema, Clock())
         install(store, frames)
-        return cls(store, world)
+        return cls(store, world, tenant)
 
     # -- time -------------------------------------------------------------------------
     def advance(self, seconds: float) -> datetime:
@@ -133,6 +154,12 @@ class Simulator:
     def delete_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
         """Hard-delete orders with their lines, infos and snapshots (no trace left)."""
         return self._apply(changes.delete_orders, changes.ORDER, n, ids, only_live=False)
+
+    def delete_customers(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
+        """Erase customers by deleting them: the customer rows, their addresses and company
+        links disappear; their orders are forgotten (flagged and anonymised) as by
+        :meth:`forget_customers`. Only a key sweep sees such an erasure."""
+        return self._apply(_delete_customers, changes.CUSTOMER, n, ids, only_live=False)
 
     # -- schema drift -----------------------------------------------------------------
     def add_property(
@@ -198,6 +225,19 @@ class Simulator:
         """
         return self.store.frame(namespace, self.schema.entity_set(namespace, set_name).entity_type)
 
+    def served_ids(self, namespace: str, type_name: str, ids: list[int]) -> list[int | str]:
+        """``ids`` (as the control methods return them) as the API serves the type's key.
+
+        Under ``string_ids`` an order id ``1000001`` is served as ``"1000001"``.
+
+        Raises:
+            KeyError: If the type is unknown.
+        """
+        et = self.schema.entity_type(namespace, type_name)
+        if et.prop(et.key[0]).edm_type == "Edm.String":
+            return [str(i) for i in ids]
+        return list(ids)
+
     def stats(self) -> dict[str, int]:
         """Rows per non-empty type, keyed ``"Namespace.Type"`` (derived types included)."""
         return self.store.row_counts()
@@ -241,6 +281,22 @@ class Simulator:
         first = rng.choice(in_flight, min(n, in_flight.size), replace=False)
         more = rng.choice(rest, min(n - first.size, rest.size), replace=False)
         return np.sort(np.concatenate([first, more]).astype(np.int64))
+
+
+_CUSTOMER_COMPANY = ("Customers", "CustomerCompany")
+
+
+def _delete_customers(get: changes.Getter, ids: np.ndarray) -> tuple[changes.Frames, np.ndarray]:
+    customers = get(*changes.CUSTOMER)
+    _, found = changes.locate(customers, "Id", ids)
+    gone = pl.Series(found, dtype=pl.Int64)
+    frames, _ = changes.forget_customers(get, found)  # their orders, flagged and anonymised
+    frames[changes.CUSTOMER] = customers.filter(~pl.col("Id").is_in(gone))
+    frames[changes.ADDRESS] = get(*changes.ADDRESS).filter(~pl.col("CustomerId").is_in(gone))
+    links = get(*_CUSTOMER_COMPANY)
+    if "CustomerId" in links.columns:
+        frames[_CUSTOMER_COMPANY] = links.filter(~pl.col("CustomerId").is_in(gone))
+    return frames, found
 
 
 def _with_facets(name: str, edm_type: str, nullable: bool = True) -> Property:

@@ -210,9 +210,6 @@ _HEADER_REQUIRED_NAMESPACES = {"Core", "Application"}
 _HEADER_REQUIRED_SETS = {("Products", "Products")}
 _HEADER_EXEMPT_SETS = {("Core", "Applications")}
 
-# Expand-only types observed to 404 as standalone sets.
-_EXPAND_ONLY_SET_NAMES = {("Orders", "OrderItems"), ("Products", "ProductCategories")}
-
 
 def _app_filter(namespace: str, props: list[Property], key: tuple[str, ...]) -> AppFilter:
     names = {p.name for p in props}
@@ -350,8 +347,3 @@ def build_schema() -> Schema:
         if sets or types:
             namespaces[ns_name] = Namespace(ns_name, types, sets)
     return Schema(namespaces)
-
-
-def expand_only_set_names() -> set[tuple[str, str]]:
-    """Set paths that exist as types but answer 404 as standalone sets."""
-    return set(_EXPAND_ONLY_SET_NAMES)

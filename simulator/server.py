@@ -84,7 +84,7 @@ class SimulatorServer:
         allow_remote: permit a non-loopback ``host``.
         log_level: uvicorn's log level.
         **app_kwargs: passed to :func:`simulator.app.create_app` (``faults``, ``admin``,
-            ``credentials``, ``token_ttl``, ``require_app_header``, ...).
+            ``credentials``, ``token_ttl``, ``require_app_header``, ``profile``, ...).
 
     Raises:
         ValueError: for a non-loopback host without ``allow_remote``.

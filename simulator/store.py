@@ -169,8 +169,9 @@ class Store:
         """All current rows of an entity type, one column per schema property.
 
         Columns follow the schema order with the dtypes of :func:`polars_dtype`; rows are
-        sorted by the type's key. Types without data give an empty frame; derived types
-        (invoices, delivery notes, Reporting) are computed from the current orders.
+        sorted by the type's key as served (a key retyped to a string sorts as text).
+        Types without data give an empty frame; derived types (invoices, delivery notes,
+        Reporting) are computed from the current orders.
 
         Raises:
             KeyError: If the namespace or type is unknown.
@@ -184,6 +185,10 @@ class Store:
             if cached is not None and cached[0] == stamp:
                 return cached[1]
             view = conform(base, entity_type, self._defaults.get(ref))
+            if any(base.schema.get(k) != view.schema[k] for k in entity_type.key):
+                # a key served in another type than stored (string ids) is served in the
+                # order of its served type: '10' sorts before '9'
+                view = view.sort(list(entity_type.key), maintain_order=True)
             self._views[ref] = (stamp, view)
             return view
 
@@ -195,11 +200,6 @@ class Store:
         with self.lock:
             self.schema.entity_type(namespace, type_name)
             return self._base_for((namespace, type_name))
-
-    def has_data(self, namespace: str, type_name: str) -> bool:
-        """True if the type is stored or derived (rather than always empty)."""
-        ref = (namespace, type_name)
-        return ref in self._base or ref in self._derived
 
     def row_counts(self) -> dict[str, int]:
         """Rows per non-empty type, keyed ``"Namespace.Type"`` (derived types included)."""

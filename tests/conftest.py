@@ -38,3 +38,27 @@ def sim_server() -> Iterator[Any]:
     sim = Simulator.create(seed=42, scale=0.05)
     with SimulatorServer(sim, admin=True) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def profile_sim_server() -> Iterator[Any]:
+    """``profile_sim_server("docs-2.0", scale=0.05, seed=42, **app_kwargs)``: a simulator of
+    that tenant profile (``simulator/profiles.py``) on 127.0.0.1 with admin routes, started
+    once per distinct argument set for the session and shared: tests that mutate its data
+    must not assume others did not. ``server.sim.truth(...)`` is in the profile's shape.
+    """
+    from simulator.control import Simulator
+    from simulator.server import SimulatorServer
+
+    running: dict[tuple[Any, ...], SimulatorServer] = {}
+
+    def start(profile: str, scale: float = 0.05, seed: int = 42, **app_kwargs: Any) -> Any:
+        key = (profile, scale, seed, tuple(sorted(app_kwargs.items())))
+        if key not in running:
+            sim = Simulator.create(seed=seed, scale=scale, profile=profile)
+            running[key] = SimulatorServer(sim, admin=True, **app_kwargs).start()
+        return running[key]
+
+    yield start
+    for server in running.values():
+        server.stop()

@@ -111,11 +111,6 @@ def patch(df: pl.DataFrame, rows: np.ndarray, values: Mapping[str, Any]) -> pl.D
     return df.with_columns(exprs)
 
 
-def _overlay(get: Getter, frames: Frames) -> Getter:
-    """A getter that sees ``frames`` (pending changes) over ``get``."""
-    return lambda ns, name: frames[(ns, name)] if (ns, name) in frames else get(ns, name)
-
-
 def forget_orders(get: Getter, ids: np.ndarray) -> tuple[Frames, np.ndarray]:
     """Flag orders forgotten and anonymise them and their customer snapshots."""
     orders = get(*ORDER)

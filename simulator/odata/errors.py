@@ -14,15 +14,19 @@ class ODataError(Exception):
         message: what was wrong, for a person.
     """
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, inner: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.inner = inner
 
     def body(self) -> bytes:
-        """The JSON error body: ``{"error": {"code": ..., "message": ...}}``."""
-        return error_body(self.code, self.message)
+        """The JSON error body: ``{"error": {"code": ..., "message": ...}}``, plus
+        ``innererror`` when the error has one."""
+        return error_body(self.code, self.message, self.inner)
 
 
 def bad_request(message: str) -> ODataError:
@@ -35,6 +39,20 @@ def not_found(message: str) -> ODataError:
     return ODataError(404, "NotFound", message)
 
 
-def error_body(code: str, message: str) -> bytes:
-    """Encode an OData v4 JSON error body."""
-    return orjson.dumps({"error": {"code": code, "message": message}})
+def error_body(code: str, message: str, inner: dict[str, str] | None = None) -> bytes:
+    """Encode an OData v4 JSON error body (``innererror`` only when given)."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if inner is not None:
+        error["innererror"] = inner
+    return orjson.dumps({"error": error})
+
+
+def query_not_valid(detail: str) -> ODataError:
+    """The 400 ASP.NET OData's query validation answers: an empty code, the detail
+    prefixed with "The query specified in the URI is not valid.", and an ``innererror``."""
+    return ODataError(
+        400,
+        "",
+        f"The query specified in the URI is not valid. {detail}",
+        {"message": detail, "type": "Microsoft.OData.ODataException", "stacktrace": ""},
+    )

@@ -10,6 +10,11 @@ Paths below ``/commerce/query/2.0/``:
 Unknown namespaces and sets (including the expand-only ``Orders/OrderItems`` and
 ``Products/ProductCategories``) are 404. HTTP concerns (auth, faults, headers) live in
 :mod:`simulator.app`; this module is plain functions over the store.
+
+The tenant :class:`~simulator.profiles.Profile` decides, after the path and options are
+parsed: ``$count`` refused (400, ``no_count``), the ``applicationId`` header (500 where the
+tenant needs it; everywhere under ``header_everywhere``), Reporting down (500,
+``reporting_down``) -- in that order, as ASP.NET validates a query before it runs it.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ from urllib.parse import unquote_plus
 import orjson
 import polars as pl
 
-from simulator.odata.errors import ODataError, bad_request, not_found
+from simulator.faults import REPORTING_SETS
+from simulator.odata.errors import ODataError, bad_request, not_found, query_not_valid
 from simulator.odata.filter import referenced_properties, unknown_property
 from simulator.odata.parse import QueryOptions, parse_key_predicate, parse_options, split_query
 from simulator.odata.query import QueryEngine
 from simulator.odata.rows import Rows, StoreLike
 from simulator.odata.serialize import collection_body, entity_body, render_array, render_rows
+from simulator.profiles import DEFAULT, Profile
 from simulator.schema import Schema
 
 QUERY_PREFIX = "/commerce/query/2.0/"
@@ -85,15 +92,24 @@ class QueryService:
         store: the data.
         metadata: renders a namespace's EDMX (``simulator.edmx.render_metadata``).
         require_app_header: sets flagged ``header_required`` answer 500 without an
-            ``applicationId`` header (observed); False switches that off.
+            ``applicationId`` header (observed); False switches that off (but not the
+            profile's ``header_everywhere``).
+        profile: the tenant's request rules (``no_count``, ``header_everywhere``,
+            ``reporting_down``).
     """
 
     def __init__(
-        self, store: StoreLike, metadata: MetadataRenderer, *, require_app_header: bool = True
+        self,
+        store: StoreLike,
+        metadata: MetadataRenderer,
+        *,
+        require_app_header: bool = True,
+        profile: Profile = DEFAULT,
     ) -> None:
         self.store = store
         self.engine = QueryEngine(store)
         self.require_app_header = require_app_header
+        self.profile = profile
         self._metadata = metadata
         self._metadata_cache: dict[tuple[str, int], bytes] = {}
         self._metadata_lock = threading.Lock()
@@ -140,11 +156,11 @@ class QueryService:
         """
         target = prepared.target
         ns_url = f"{base_url}{QUERY_PREFIX}{target.namespace}"
+        self._check_tenant_rules(prepared, headers)
         if target.kind == "metadata":
             return Result(200, self.metadata(target.namespace), XML_CONTENT_TYPE)
         if target.kind == "service":
             return Result(200, self._service_document(target.namespace, ns_url), JSON_CONTENT_TYPE)
-        self._check_app_header(target, headers)
         ieee754 = "ieee754compatible=true" in headers.get("accept", "").replace(" ", "").lower()
         content_type = JSON_CONTENT_TYPE + ("; IEEE754Compatible=true" if ieee754 else "")
         context = f"{ns_url}/$metadata#{target.set_name}"
@@ -202,18 +218,52 @@ class QueryService:
             }
         )
 
+    def _check_tenant_rules(self, prepared: Prepared, headers: Mapping[str, str]) -> None:
+        """400/500 for what this tenant refuses, in the order the service would."""
+        target, profile = prepared.target, self.profile
+        if profile.no_count and (target.kind == "count" or _asks_count(prepared.raw_query)):
+            raise query_not_valid(COUNT_NOT_ALLOWED)
+        if target.set_name or profile.header_everywhere:
+            self._check_app_header(target, headers)
+        if profile.reporting_down and (
+            target.namespace == "Reporting" or target.set_path in REPORTING_SETS
+        ):
+            raise ODataError(
+                500,
+                "InternalServerError",
+                f"An error occurred while executing the query for {target.set_path}.",
+            )
+
     def _check_app_header(self, target: Target, headers: Mapping[str, str]) -> None:
         value = headers.get("applicationid") or headers.get("application-id")
         if value is not None and not value.strip().lstrip("-").isdigit():
             raise bad_request(f"The applicationId header must be an integer, not '{value}'.")
-        entity_set = self.store.schema.entity_set(target.namespace, target.set_name)
-        if value is None and self.require_app_header and entity_set.header_required:
+        if value is None and self._header_required(target):
             # what the tenant does: an unhandled error, not a helpful 400
             raise ODataError(
                 500,
                 "InternalServerError",
                 "An error has occurred. (no application context: applicationId header missing)",
             )
+
+    def _header_required(self, target: Target) -> bool:
+        if self.profile.header_everywhere:
+            return True
+        if not self.require_app_header:
+            return False
+        return self.store.schema.entity_set(target.namespace, target.set_name).header_required
+
+
+COUNT_NOT_ALLOWED = (
+    "Query option 'Count' is not allowed. To allow it, set the 'AllowedQueryOptions' "
+    "property on EnableQueryAttribute or QueryValidationSettings."
+)
+"""ASP.NET OData's words (``SRResources.NotAllowedQueryOption`` with ``AllowedQueryOptions.Count``)
+for ``$count`` on a service that does not allow it; ``$count=false`` and ``/$count`` too."""
+
+
+def _asks_count(raw_query: str) -> bool:
+    return any(name.lower() == "$count" for name, _ in split_query(raw_query))
 
 
 def resolve(schema: Schema, path: str) -> Target:

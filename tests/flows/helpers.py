@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,24 @@ def query(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[A
         return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """A ``norce_elt`` run that published (the ``published_run`` fixture), and where."""
+
+    state: Any
+    target: Path
+    env: dict[str, str]
+
+
+def artifacts_of(flow_run_id: Any) -> dict[str, Any]:
+    """The Prefect artifacts of one flow run, by key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {a.key: a for a in found}

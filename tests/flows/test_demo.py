@@ -56,7 +56,11 @@ def test_demo_runs_end_to_end_and_answers_its_questions(tmp_path: Path) -> None:
     assert re.search(r"extract status\s+ok\n", out)
     for title, _ in QUESTIONS:
         assert title in out
-    assert f"duckdb {target} -readonly" in out
+    assert f"NORCE_WAREHOUSE={target} norce-wh sql" in out
+    suggested = out.split("Explore it yourself:", 1)[1]
+    assert not re.search(r"^\s*duckdb\s", suggested, flags=re.M)  # no command we do not install
+    assert target.with_name("norce.docs.html").is_file()
+    assert target.with_name("norce.report.html").is_file()
     con = duckdb.connect(str(target), read_only=True)
     try:
         assert con.execute("select count(*) from meta.demo").fetchone() == (1,)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from extract.catalog import CATALOG
+from extract.schema.catalog import CATALOG
 from flows.deploy import CADENCES, LOCK_WAIT_S, cadence_deployments
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "prefect.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from extract.config import ENV_VARS
+from extract.settings import ENV_VARS
 from flows.cli import main
 
 README = Path(__file__).resolve().parents[2] / "README.md"

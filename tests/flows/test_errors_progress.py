@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
+from extract import ProgressEvent
 from extract.errors import AuthError, ConfigError, RateLimited, StateError, WarehouseError
-from extract.results import ProgressEvent
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed, exit_code_for
 from flows.progress import ProgressLog
 
@@ -23,8 +23,8 @@ from flows.progress import ProgressLog
         (StateError("locked"), 7),
         (WarehouseError("disk full"), 8),
         (DbtFailed("dbt build failed"), 9),
-        (RunFailed("partial", code=PARTIAL_EXIT_CODE), 10),
-        (RunFailed("all failed", code=3), 3),
+        (RunFailed("partial", exit_code=PARTIAL_EXIT_CODE), 10),
+        (RunFailed("all failed", exit_code=3), 3),
         (ValueError("bug"), 1),
     ],
 )
@@ -34,9 +34,9 @@ def test_exit_codes(exc: BaseException, code: int) -> None:
 
 def test_failures_pickle_without_their_report() -> None:
     # Prefect may pickle a failed run's exception; the report (with locks) stays behind.
-    err = RunFailed("2 partition(s) failed", code=10, report=threading.Lock())
+    err = RunFailed("2 partition(s) failed", exit_code=10, report=threading.Lock())
     back = pickle.loads(pickle.dumps(err))
-    assert (type(back), back.code, back.report, str(back)) == (RunFailed, 10, None, str(err))
+    assert (type(back), back.exit_code, back.report, str(back)) == (RunFailed, 10, None, str(err))
     dbt = pickle.loads(pickle.dumps(DbtFailed("dbt build failed", report=threading.Lock())))
     assert dbt.report is None and str(dbt).startswith("dbt build failed -- ")
 

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from flows.flow import norce_elt
 from flows.render import OVERHEAD_ENTITY
 from flows.report import RunReport
-from tests.flows.helpers import pipeline_env, query, use_env
+from tests.flows.helpers import PublishedRun, artifacts_of, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
-def _artifacts(flow_run_id: Any) -> dict[str, Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    with get_client(sync_client=True) as client:
-        found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
-        )
-    return {a.key: a for a in found}
-
-
 def test_flow_runs_end_to_end_and_artifacts_match_the_warehouse(
-    sim_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    published_run: PublishedRun,
 ) -> None:
-    target = tmp_path / "norce.duckdb"
-    use_env(monkeypatch, pipeline_env(sim_server, target))
-
-    state = norce_elt(return_state=True)
+    target, state = published_run.target, published_run.state
     report = state.result()
     assert isinstance(report, RunReport)
     run_id = report.summary.run_id
@@ -56,7 +39,7 @@ def test_flow_runs_end_to_end_and_artifacts_match_the_warehouse(
     )
     assert history == [(report.summary.total("requests"), report.summary.total("rows"), "ok")]
 
-    artifacts = _artifacts(state.state_details.flow_run_id)
+    artifacts = artifacts_of(state.state_details.flow_run_id)
     assert {"norce-elt-report", "norce-elt-entities"} <= set(artifacts)
     table = artifacts["norce-elt-entities"].data
     rows = json.loads(table) if isinstance(table, str) else table

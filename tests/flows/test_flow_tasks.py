@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 from prefect import flow
 
-from extract.results import PartitionResult, RunSummary
-from extract.stats import RequestStats
-from flows.extract_tasks import ExtractRun, extract_partition
+from extract import PartitionResult, RunSummary
+from extract.http.stats import RequestStats
+from flows.extract_tasks import PartitionAttempts, extract_partition
 from flows.flow import _mode
 
 
@@ -20,16 +20,13 @@ class FakePartition:
 
 
 @dataclass
-class FakeExtractor:
-    """Returns the scripted outcomes in order, appending each to the summary like the real one."""
+class FakeSession:
+    """Returns the scripted outcomes in order, as ``ExtractSession.load`` would."""
 
     outcomes: list[tuple[str, int]]
-    summary: RunSummary = field(
-        default_factory=lambda: RunSummary("r", "incremental", datetime.now(UTC))
-    )
     calls: int = 0
 
-    def run_partition(self, partition: FakePartition) -> PartitionResult:
+    def load(self, partition: FakePartition) -> PartitionResult:
         status, code = self.outcomes[self.calls]
         self.calls += 1
         stats = RequestStats()
@@ -46,35 +43,37 @@ class FakeExtractor:
             stats=stats,
             error=None if status == "ok" else f"failure with exit code {code}",
         )
-        self.summary.partitions.append(result)
         return result
 
 
-def _run(extractor: FakeExtractor, retries: int = 2) -> PartitionResult:
+def _run(session: FakeSession, retries: int = 2) -> PartitionResult:
     task = extract_partition.with_options(retries=retries, retry_delay_seconds=0)
 
     @flow
     def one_partition() -> PartitionResult:
-        return task(ExtractRun(extractor), FakePartition())  # type: ignore[arg-type]
+        return task(PartitionAttempts(session), FakePartition())  # type: ignore[arg-type]
 
     return one_partition()
 
 
+def _summary(result: PartitionResult) -> RunSummary:
+    return RunSummary("r", "incremental", datetime.now(UTC), partitions=[result])
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_transient_failure_is_retried_and_counts_every_request() -> None:
-    ex = FakeExtractor([("failed", 5), ("ok", 0)])
+    ex = FakeSession([("failed", 5), ("ok", 0)])
     result = _run(ex)
     assert ex.calls == 2
-    assert result.status == "ok"
-    assert ex.summary.partitions == [result]  # the retried attempt is not in the summary
+    assert result.status == "ok"  # the retried attempt is not the result that stands ...
     assert result.stats.requests == 6  # ... but its requests are counted
-    assert ex.summary.status == "ok"
+    assert _summary(result).status == "ok"
 
 
 @pytest.mark.usefixtures("prefect_harness")
 @pytest.mark.parametrize("code", [2, 3, 4, 6, 7, 8])
 def test_fatal_failure_is_not_retried(code: int) -> None:
-    ex = FakeExtractor([("failed", code), ("ok", 0)])
+    ex = FakeSession([("failed", code), ("ok", 0)])
     result = _run(ex)
     assert ex.calls == 1
     assert (result.status, result.exit_code) == ("failed", code)
@@ -82,13 +81,13 @@ def test_fatal_failure_is_not_retried(code: int) -> None:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_last_attempt_failure_is_returned_not_raised() -> None:
-    ex = FakeExtractor([("failed", 5), ("failed", 5)])
+    ex = FakeSession([("failed", 5), ("failed", 5)])
     result = _run(ex, retries=1)
     assert ex.calls == 2
     assert result.status == "failed"
-    assert ex.summary.partitions == [result]
     assert result.stats.requests == 6
-    assert ex.summary.status == "failed" and ex.summary.exit_code == 5
+    summary = _summary(result)
+    assert summary.status == "failed" and summary.exit_code == 5
 
 
 def test_mode_from_parameters() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.config import load_settings
 from extract.errors import ConfigError, StateError
+from extract.settings import load_settings
 from flows.files import creation_umask, current_umask
 from flows.publish import publish
 from flows.publish_lock import hold_published

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from extract.results import PartitionResult, RunSummary
-from extract.stats import RequestStats
+from extract.http.stats import RequestStats
+from extract.run.results import PartitionResult, RunSummary
 from flows.render import render_markdown, render_text, report_sections, table_artifact_rows
 from flows.report import build_report, entity_figures, table_figures
 

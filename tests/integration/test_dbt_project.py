@@ -26,13 +26,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from extract.config import Settings, load_settings
-from extract.erasure import erase_from_raw
-from extract.runner import run_extract
-from extract.warehouse import Warehouse
-from flows.dbt import DbtBuildError, DbtRunResult, dbt_build, run_dbt
+from extract import erase
+from extract.settings import Settings, load_settings
+from flows.dbt_runner import DbtRunResult, dbt_build, run_dbt
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
+from tests.loader import load
 
 pytestmark = pytest.mark.slow
 
@@ -158,7 +157,7 @@ def build(database: Path, **kwargs: object) -> Build:
 
 
 def extract(settings: Settings) -> None:
-    summary = run_extract(settings)
+    summary = load(settings)
     assert summary.status == "ok", [p.error for p in summary.partitions if p.error]
 
 
@@ -231,16 +230,8 @@ def changed(pipeline: Pipeline) -> Changed:
     erased_hash = email_hash(buyers["customer"][0])
 
     extract(settings)
-    wh = Warehouse(work_db, run_id="erase-test")
-    try:
-        assert erase_from_raw(wh, None, erased_hash) > 0
-        wh.execute(
-            "insert into meta.erasures (customer_id, email_hash, requested_at) "
-            "values (null, ?, now())",
-            [erased_hash],
-        )
-    finally:
-        wh.close()
+    with erase(settings, email=buyers["customer"][0]) as erased:
+        assert erased.email_hash == erased_hash and erased.rows_removed > 0
 
     incremental = build(work_db)
     executed = incremental.result.target_path / "run/norce_warehouse/models/marts/fct_orders.sql"
@@ -402,8 +393,6 @@ def test_reporting_currency_switch_and_unknown_currency(pipeline: Pipeline, tmp_
     unknown = dbt_build(database, env={"NORCE_REPORTING_CURRENCY": "XXX"})
     assert not unknown.success
     assert "assert_reporting_currency_is_known" in {n.name for n in unknown.failed_nodes}
-    with pytest.raises(DbtBuildError, match="assert_reporting_currency_is_known"):
-        unknown.raise_for_failure()
 
     # The file is released after a failed run, and a new currency reprocesses every order.
     switched = build(database, env={"NORCE_REPORTING_CURRENCY": "SEK"})
@@ -445,9 +434,8 @@ def test_missing_work_database_is_an_error_not_an_empty_build(tmp_path: Path) ->
     result = dbt_build(missing)
     assert not result.success
     assert result.error is not None and "does not exist" in result.error
+    assert "run an extract first" in result.error
     assert not missing.exists()
-    with pytest.raises(DbtBuildError, match="run an extract first"):
-        result.raise_for_failure()
 
 
 # ----------------------------------------------------------------------------- after changes

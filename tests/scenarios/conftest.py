@@ -22,10 +22,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 LOADER = """
 import sys
-from extract.config import load_settings
-from extract.runner import run_extract
-summary = run_extract(load_settings())
-sys.exit(summary.exit_code)
+from extract import extract
+from extract.settings import load_settings
+with extract(load_settings()) as done:
+    pass
+sys.exit(done.summary.exit_code)
 """
 
 

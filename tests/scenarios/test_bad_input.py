@@ -11,7 +11,6 @@ import duckdb
 import httpx
 import pytest
 
-from extract.config import load_settings
 from extract.errors import (
     AuthError,
     ConfigError,
@@ -19,11 +18,12 @@ from extract.errors import (
     ExtractError,
     WarehouseError,
 )
-from extract.runner import run_extract
-from extract.warehouse import Warehouse
+from extract.load import merge
+from extract.settings import load_settings
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import compare_all, settings_for
+from tests.loader import load
 from tests.scenarios.conftest import table_checksums
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
@@ -48,7 +48,7 @@ def test_wrong_credentials_exit_3_and_write_nothing(server, tmp_path: Path) -> N
     _, url = server
     settings = settings_for(url, tmp_path, NORCE_CLIENT_SECRET="not-the-secret")
     with pytest.raises(AuthError) as info:
-        run_extract(settings, entities=ORDERS)
+        load(settings, entities=ORDERS)
     assert info.value.exit_code == 3
     assert "NORCE_CLIENT_SECRET" in one_line(info.value)
     assert "not-the-secret" not in str(info.value)
@@ -72,7 +72,7 @@ def test_token_revoked_mid_run_is_refreshed_once(server, tmp_path: Path) -> None
             revoked.set()
             httpx.post(f"{url}/_sim/tokens/revoke", timeout=10)
 
-    summary = run_extract(settings, progress=revoke_after_some_pages)
+    summary = load(settings, progress=revoke_after_some_pages)
     assert revoked.is_set()
     assert summary.status == "ok"
     assert summary.token_requests == 2
@@ -108,10 +108,10 @@ def test_unknown_entity_set_and_application_are_config_errors(server, tmp_path: 
     _, url = server
     settings = settings_for(url, tmp_path)
     with pytest.raises(ConfigError, match="Orders/OrderLines") as info:
-        run_extract(settings, entities=["Orders/OrderLines"])
+        load(settings, entities=["Orders/OrderLines"])
     assert "Orders/Orders" in one_line(info.value)  # lists the known sets
     with pytest.raises(ConfigError, match="99") as info:
-        run_extract(settings_for(url, tmp_path, NORCE_APPLICATION_IDS="1,99"), entities=ORDERS)
+        load(settings_for(url, tmp_path, NORCE_APPLICATION_IDS="1,99"), entities=ORDERS)
     assert info.value.exit_code == 2
 
 
@@ -121,7 +121,7 @@ def test_unwritable_warehouse_path_exit_8(server, tmp_path: Path) -> None:  # ty
     blocker.write_text("a file where a directory should be")
     settings = settings_for(url, blocker / "sub")
     with pytest.raises(WarehouseError) as info:
-        run_extract(settings, entities=ORDERS)
+        load(settings, entities=ORDERS)
     assert info.value.exit_code == 8
     assert "NORCE_WAREHOUSE" in one_line(info.value)
 
@@ -133,21 +133,21 @@ def test_disk_full_rolls_back_the_batch_and_the_rerun_completes(
 ) -> None:
     sim, url = server
     settings = settings_for(url, tmp_path, overrides={"extract.batch_rows": 300})
-    real_merge = Warehouse._merge
+    real_merge = merge._merge
     calls = {"n": 0}
 
-    def full_disk(self, con, tp, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def full_disk(con, tp, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 4:  # the second batch's first table: mid-transaction
             raise duckdb.IOException("Could not write file: No space left on device")
-        return real_merge(self, con, tp, *args, **kwargs)
+        return real_merge(con, tp, *args, **kwargs)
 
-    monkeypatch.setattr(Warehouse, "_merge", full_disk)
-    summary = run_extract(settings, entities=ORDERS, max_workers=1)
+    monkeypatch.setattr(merge, "_merge", full_disk)
+    summary = load(settings, entities=ORDERS, workers=1)
     failed = [p for p in summary.partitions if p.status == "failed"]
     assert failed and failed[0].exit_code == 8
     assert "No space left" in (failed[0].error or "")
-    monkeypatch.setattr(Warehouse, "_merge", real_merge)
+    monkeypatch.setattr(merge, "_merge", real_merge)
 
     con = duckdb.connect(str(settings.warehouse.work_database), read_only=True)
     try:  # every committed order has all its lines: no half-written batch
@@ -158,7 +158,7 @@ def test_disk_full_rolls_back_the_batch_and_the_rerun_completes(
         assert orphans == [(0,)]
     finally:
         con.close()
-    assert run_extract(settings, entities=ORDERS).status == "ok"
+    assert load(settings, entities=ORDERS).status == "ok"
     compare_all(settings, sim, tables=("orders", "order_items"))
 
 
@@ -166,16 +166,16 @@ def test_schema_drift_is_recorded_or_refused(tmp_path: Path) -> None:
     sim = Simulator.create(seed=32, scale=0.02)
     with SimulatorServer(sim) as srv:
         settings = settings_for(srv.base_url, tmp_path)
-        run_extract(settings, entities=ORDERS)
+        load(settings, entities=ORDERS)
         sim.add_property("Orders", "Order", "Channel", "Edm.String", default="web")
         sim.remove_property("Orders", "Order", "GroupCode")
         sim.change_type("Orders", "Order", "TypeId", "Edm.Int64")  # widening
-        assert run_extract(settings, entities=ORDERS).status == "ok"
+        assert load(settings, entities=ORDERS).status == "ok"
         compare_all(settings, sim, tables=("orders",))
         before = table_checksums(settings.warehouse.work_database)
         sim.change_type("Orders", "Order", "DeliveryZipCode", "Edm.Int32")  # narrowing
         with pytest.raises(DataContractError) as info:
-            run_extract(settings, entities=ORDERS)
+            load(settings, entities=ORDERS)
         assert info.value.exit_code == 6
         assert "--full-refresh" in one_line(info.value)
         assert table_checksums(settings.warehouse.work_database) == before  # nothing written

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from extract.errors import StateError
-from extract.runner import run_extract
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import compare_all, settings_for
+from tests.loader import load
 from tests.scenarios.conftest import loader_env, start_loader
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
@@ -33,7 +33,7 @@ def test_second_run_refuses_while_the_first_is_loading(tmp_path: Path) -> None:
 
         second = settings_for(srv.base_url, tmp_path)
         with pytest.raises(StateError) as info:
-            run_extract(second)
+            load(second)
         assert info.value.exit_code == 7
         assert f"pid {first.pid}" in str(info.value)
         assert first.poll() is None  # the refused run did not disturb the first

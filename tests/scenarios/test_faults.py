@@ -13,12 +13,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from extract.runner import run_extract
 from simulator.control import Simulator
 from simulator.faults import FaultConfig
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import settings_for
 from tests.integration.truth import CHECKED, compare_table
+from tests.loader import load
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 
@@ -43,7 +43,7 @@ def test_bad_day_at_the_api(tmp_path: Path) -> None:
             NORCE_MAX_RPS="100",
             NORCE_MAX_RETRIES="8",
         )
-        summary = run_extract(settings)
+        summary = load(settings)
         injected = dict(srv.app.faults.injected.counts)
 
     assert summary.status == "ok", [p.error for p in summary.partitions if p.error]

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from extract.catalog import CATALOG, PiiKind
+from extract.schema.catalog import CATALOG, PiiKind
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.flows.helpers import query

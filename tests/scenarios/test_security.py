@@ -9,15 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from extract.client import QueryClient
+from extract.decode.pages import KeyDecoder
 from extract.errors import AuthError
-from extract.paging import odata_literal
-from extract.records import KeyDecoder
-from extract.runner import run_extract
-from extract.stats import RequestStats
+from extract.http.client import QueryClient, RequestContext
+from extract.paging.odata import odata_literal
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import settings_for
+from tests.loader import load
 
 pytestmark = [pytest.mark.slow, pytest.mark.scenario]
 
@@ -54,7 +53,7 @@ def test_canary_secret_never_leaks_and_only_gets_leave(
     caplog.set_level(logging.DEBUG)
     settings = settings_for(url, tmp_path, NORCE_CLIENT_SECRET=SECRET, NORCE_PII_SALT=SALT)
     transport = RecordingTransport()
-    summary = run_extract(settings, transport=transport)
+    summary = load(settings, transport=transport)
     assert summary.status == "ok"
 
     methods = {(m, p) for m, p in transport.sent if m != "GET"}
@@ -63,7 +62,7 @@ def test_canary_secret_never_leaks_and_only_gets_leave(
 
     wrong = settings_for(url, tmp_path / "b", NORCE_CLIENT_SECRET=SECRET + "x")
     with pytest.raises(AuthError) as info:
-        run_extract(wrong)
+        load(wrong)
     texts = [caplog.text, str(info.value), repr(info.value), repr(settings), str(settings)]
     for text in texts:
         assert SECRET not in text and SALT not in text
@@ -84,10 +83,8 @@ def test_a_quote_in_a_filter_value_cannot_change_the_filter(server, tmp_path: Pa
             fetched = client.get(
                 "Products/ProductSkus",
                 {"$filter": f"PartNo eq {odata_literal(value)}", "$select": "PartNo"},
-                application_id=1,
-                entity="Products/ProductSkus",
-                stats=RequestStats(),
                 parse=KeyDecoder(("PartNo",), (__import__("pyarrow").string(),)),
+                context=RequestContext("Products/ProductSkus", 1),
             )
             return fetched.value.row_count
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.runner import run_extract
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import compare_all, settings_for
 from tests.integration.truth import sha
+from tests.loader import load
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
         NORCE_APPLICATION_IDS="1",
         NORCE_VERIFY_COUNTS="false",
     )
-    first = run_extract(limited, entities=ORDERS)
+    first = load(limited, entities=ORDERS)
     assert first.status == "budget"
     loaded = q(limited, "select count(*) from raw.orders")[0][0]
     assert 0 < loaded < app1
@@ -58,7 +58,7 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
     )
     assert len(pending) == 1 and pending[0][0] > 0 and pending[0][1] is not None
 
-    rest = run_extract(settings_for(url, tmp_path, NORCE_APPLICATION_IDS="1"), entities=ORDERS)
+    rest = load(settings_for(url, tmp_path, NORCE_APPLICATION_IDS="1"), entities=ORDERS)
     assert rest.status == "ok"
     # forgotten orders are purged once the run gets to its sweep
     assert q(limited, "select count(*), count(distinct Id) from raw.orders") == [(kept, kept)]
@@ -70,10 +70,10 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
 def test_key_sweep_marks_rows_deleted_at_the_source(tmp_path: Path) -> None:
     sim = Simulator.create(seed=4, scale=0.05)
     with SimulatorServer(sim) as srv:
-        run_extract(settings_for(srv.base_url, tmp_path), entities=ORDERS)
+        load(settings_for(srv.base_url, tmp_path), entities=ORDERS)
         gone = sim.delete_orders(4)
         swept = settings_for(srv.base_url, tmp_path, NORCE_KEY_SWEEP="true")
-        run_extract(swept, entities=ORDERS)
+        load(swept, entities=ORDERS)
     marked = q(swept, "select Id from raw.orders where _deleted_at is not null order by Id")
     assert [r[0] for r in marked] == sorted(gone)
     compare_all(swept, sim, tables=("orders",))
@@ -82,7 +82,7 @@ def test_key_sweep_marks_rows_deleted_at_the_source(tmp_path: Path) -> None:
 def test_personal_data_is_hashed_or_never_requested(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim, url = server
     settings = settings_for(url, tmp_path)
-    run_extract(settings, entities=["Customers/Customers", *ORDERS])
+    load(settings, entities=["Customers/Customers", *ORDERS])
     cols = {
         t: {
             r[0]
@@ -110,7 +110,7 @@ def test_personal_data_is_hashed_or_never_requested(server, tmp_path: Path) -> N
 def test_source_count_is_recorded_next_to_loaded_rows(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _sim, url = server
     settings = settings_for(url, tmp_path)
-    summary = run_extract(settings, entities=ORDERS)
+    summary = load(settings, entities=ORDERS)
     rows = q(
         settings,
         "select application_id, source_count, loaded_count, count_match "
@@ -124,7 +124,7 @@ def test_backfill_reads_from_a_business_date(server, tmp_path: Path) -> None:  #
     sim, url = server
     settings = settings_for(url, tmp_path)
     since = datetime(2026, 6, 1, tzinfo=UTC)
-    summary = run_extract(settings, entities=ORDERS, mode="backfill", since=since)
+    summary = load(settings, entities=ORDERS, mode="backfill", since=since)
     assert summary.status == "ok"
     truth = sim.truth("Orders", "Orders")
     expected = truth.filter(truth["OrderDate"] >= since).height

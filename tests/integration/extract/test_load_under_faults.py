@@ -9,12 +9,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from extract.runner import run_extract
 from simulator.control import Simulator
 from simulator.faults import FaultConfig
 from simulator.server import SimulatorServer
 from tests.integration.extract.test_load_vs_truth import settings_for
 from tests.integration.truth import CHECKED, compare_table
+from tests.loader import load
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def test_load_under_faults_matches_source_except_quarantined_poison(tmp_path: Pa
             NORCE_MAX_RPS="200",
             NORCE_MAX_RETRIES="8",
         )
-        summary = run_extract(settings)
+        summary = load(settings)
 
     assert summary.status == "ok", [p.error for p in summary.partitions if p.error]
     assert summary.total("quarantined") == 1

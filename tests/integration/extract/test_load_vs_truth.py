@@ -8,11 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from extract.config import Settings, load_settings
-from extract.runner import RunSummary, run_extract
+from extract import RunSummary
+from extract.settings import Settings, load_settings
 from simulator.control import Simulator
 from simulator.server import SimulatorServer
 from tests.integration.truth import CHECKED, SALT, compare_table
+from tests.loader import load
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_full_then_incremental_load_equals_source(
     sim, url = served
     settings = settings_for(url, tmp_path)
 
-    first = run_extract(settings)
+    first = load(settings)
     assert first.status == "ok", [p.error for p in first.partitions if p.error]
     assert not first.count_mismatches
     compared = compare_all(settings, sim)
@@ -74,7 +75,7 @@ def test_full_then_incremental_load_equals_source(
     forgotten_customers = sim.forget_customers(2)
     sim.add_property("Orders", "Order", "LoyaltyTier", "Edm.String", default="gold")
 
-    second = run_extract(settings)
+    second = load(settings)
     assert second.status == "ok", [p.error for p in second.partitions if p.error]
     compare_all(settings, sim)
 
@@ -104,13 +105,13 @@ def test_incremental_cost_follows_changes_not_table_size(scale: float, tmp_path:
     sim = Simulator.create(seed=11, scale=scale)
     with SimulatorServer(sim) as srv:
         settings = settings_for(srv.base_url, tmp_path, NORCE_VERIFY_COUNTS="false")
-        full = run_extract(settings, entities=["Orders/Orders"])
+        full = load(settings, entities=["Orders/Orders"])
         sim.advance(7200)
         sim.update_orders(10)
-        small = run_extract(settings, entities=["Orders/Orders"])
+        small = load(settings, entities=["Orders/Orders"])
         sim.advance(7200)
         sim.update_orders(1200)
-        large = run_extract(settings, entities=["Orders/Orders"])
+        large = load(settings, entities=["Orders/Orders"])
     apps = len({p.application_id for p in full.partitions})
     # one short page per application, whatever the table size
     assert orders_requests(small) == apps

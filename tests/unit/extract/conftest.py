@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from extract.client import QueryClient
-from extract.config import ApiSettings
-from extract.throttle import Throttle
+from extract.http.client import QueryClient
+from extract.http.throttle import Throttle
+from extract.settings import ApiSettings
 from tests.unit.extract.transport_fakes import FakeClock, Tenant, api_settings, throttle_settings
 
 

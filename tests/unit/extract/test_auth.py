@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from extract.auth import TokenProvider
 from extract.errors import AuthError, BadPayload, RateLimited, RequestRejected
-from extract.stats import RequestStats
+from extract.http.auth import TokenProvider
+from extract.http.stats import RequestStats
 from tests.unit.extract.transport_fakes import (
     CLIENT_SECRET,
     TOKEN_PATH,

@@ -11,8 +11,6 @@ import httpx
 import orjson
 import pytest
 
-from extract.client import MAX_RETRY_AFTER_S, QueryClient, RequestBudget
-from extract.config import load_settings
 from extract.errors import (
     AuthError,
     BadPayload,
@@ -23,8 +21,12 @@ from extract.errors import (
     RequestRejected,
     ServerError,
 )
-from extract.stats import RequestStats
-from extract.throttle import Throttle, ThrottleRegistry
+from extract.http.budget import RequestBudget
+from extract.http.client import QueryClient, RequestContext
+from extract.http.retry import MAX_RETRY_AFTER_S
+from extract.http.stats import RequestStats
+from extract.http.throttle import Throttle, ThrottleRegistry
+from extract.settings import load_settings
 from tests.unit.extract.transport_fakes import (
     BASE,
     CLIENT_SECRET,
@@ -54,14 +56,12 @@ def sequence(*replies: httpx.Response | Exception):
 
 
 def get(client: QueryClient, path: str = "Orders/Orders", params=None, stats=None, **kwargs):
-    return client.get(
-        path,
-        params,
-        application_id=kwargs.pop("application_id", None),
-        entity=kwargs.pop("entity", "Orders/Orders"),
-        stats=stats if stats is not None else RequestStats(),
-        parse=kwargs.pop("parse", orjson.loads),
+    context = RequestContext(
+        kwargs.pop("entity", "Orders/Orders"),
+        kwargs.pop("application_id", None),
+        stats if stats is not None else RequestStats(),
     )
+    return client.get(path, params, parse=kwargs.pop("parse", orjson.loads), context=context)
 
 
 def test_request_shape(tenant, make_client):
@@ -317,7 +317,7 @@ def test_absolute_same_host_link_is_followed_verbatim(tenant, make_client):
 
 def test_metadata_uses_the_namespace_path_and_xml(tenant, make_client):
     tenant.route("Orders/$metadata", lambda r: httpx.Response(200, content=b"<edmx/>"))
-    assert make_client().metadata("Orders", application_id=3) == b"<edmx/>"
+    assert make_client().metadata("Orders", RequestContext("Orders/$metadata", 3)) == b"<edmx/>"
     (request,) = tenant.gets
     assert request.url.path == "/commerce/query/2.0/Orders/$metadata"
     assert request.headers["accept"] == "application/xml"
@@ -330,7 +330,7 @@ def test_only_get_and_the_token_post_leave_the_client(tenant, make_client):
     tenant.route("Core/Cultures", lambda r: httpx.Response(400))
     client = make_client()
     get(client)
-    client.metadata("Orders")
+    client.metadata("Orders", RequestContext("Orders/$metadata"))
     tenant.revoked.add("tok-1-abcdef")
     with pytest.raises(RequestRejected):
         get(client, "Core/Cultures")
@@ -408,15 +408,10 @@ def test_page_retries_limit_only_5xx_and_bad_bodies(tenant, make_client):
     reset = httpx.ReadError("connection reset")
     tenant.route("Orders/Orders", sequence(reset, reset, httpx.Response(500), ok()))
     client = make_client(max_retries=3)
-    fetched = client.get(
-        "Orders/Orders", None, application_id=None, entity="Orders/Orders",
-        stats=RequestStats(), parse=orjson.loads, page_retries=1,
-    )  # fmt: skip
+    narrowed = RequestContext("Orders/Orders", retry=client.retry.for_shrinking())
+    fetched = client.get("Orders/Orders", None, parse=orjson.loads, context=narrowed)
     assert fetched.status == 200
     tenant.route("Orders/Orders", sequence(httpx.Response(500)))
     with pytest.raises(ServerError) as info:
-        client.get(
-            "Orders/Orders", None, application_id=None, entity="Orders/Orders",
-            stats=RequestStats(), parse=orjson.loads, page_retries=1,
-        )  # fmt: skip
+        client.get("Orders/Orders", None, parse=orjson.loads, context=narrowed)
     assert info.value.attempts == 2

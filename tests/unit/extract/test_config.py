@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from extract.config import (
+from extract.errors import ConfigError
+from extract.settings import (
     DEFAULT_PII_SALT,
     ENV_VARS,
     ApiSettings,
@@ -18,8 +19,7 @@ from extract.config import (
     WarehouseSettings,
     load_settings,
 )
-from extract.config_sources import FIELDS
-from extract.errors import ConfigError
+from extract.settings.sources import DECLARED
 
 SECRET = "client-secret-value-42"
 SALT = "pepper-salt-value-99"
@@ -123,7 +123,7 @@ def test_every_environment_variable_is_read():
 
 def test_every_environment_variable_is_documented_in_env_vars():
     assert sorted(ENV_VARS) == sorted(DOCUMENTED)
-    read = {f.env for f in FIELDS if f.env} | {"NORCE_CONFIG"}
+    read = {d.declaration.env for d in DECLARED.values() if d.declaration.env} | {"NORCE_CONFIG"}
     assert read == set(ENV_VARS)
     assert all(meaning and "\n" not in meaning for meaning in ENV_VARS.values())
 

@@ -18,16 +18,15 @@ from extract.errors import (
     ExtractError,
     FatalError,
     NetworkError,
+    PipelineError,
     RateLimited,
     RequestRejected,
     RetryableError,
     ServerError,
     StateError,
     WarehouseError,
-    classify_response,
-    map_transport_error,
-    parse_retry_after,
 )
+from extract.http.status import classify_response, map_transport_error, parse_retry_after
 from extract.redact import Secret, mask_url, register_secret, scrub
 
 URL = "https://tenant.test/commerce/query/2.0/Orders/Orders?$top=5"
@@ -169,6 +168,23 @@ def test_tree_and_exit_codes():
     }
     for cls, code in codes.items():
         assert cls.exit_code == code, cls
+        if cls not in (ConfigError, RequestRejected):
+            assert cls("x").exit_code == code  # the instance says it too
+
+
+def test_dbt_and_run_failures_are_pipeline_errors_not_extract_errors():
+    from flows.errors import DbtFailed, RunFailed
+
+    assert issubclass(ExtractError, PipelineError)
+    for cls in (DbtFailed, RunFailed):
+        assert issubclass(cls, PipelineError) and not issubclass(cls, ExtractError)
+
+
+def test_an_instance_carries_its_own_exit_code():
+    assert PipelineError("x", exit_code=10).exit_code == 10
+    assert PipelineError("x").exit_code == 1
+    err = pickle.loads(pickle.dumps(StateError("locked", exit_code=3)))
+    assert err.exit_code == 3 and StateError.exit_code == 7
 
 
 def test_message_is_one_actionable_line():

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from extract.config import load_settings
+from extract import ExtractSession
 from extract.errors import StateError
-from extract.locking import RunLock
-from extract.runner import Extractor
+from extract.load.locking import RunLock
+from extract.settings import load_settings
 
 
 def test_lock_kept_across_close_until_the_caller_releases_it(tmp_path: Path) -> None:
@@ -22,15 +22,34 @@ def test_lock_kept_across_close_until_the_caller_releases_it(tmp_path: Path) -> 
         }
     )
     work = settings.warehouse.work_database
-    extractor = Extractor(settings, mode="incremental")
-    extractor.close(keep_lock=True)  # the database is closed: dbt may open it ...
+    session = ExtractSession.open(settings)
+    lock = session.hand_off()  # the database is closed: dbt may open it ...
     with pytest.raises(StateError, match="another run is using this warehouse"):
         RunLock(work).acquire()  # ... but no other run may start loading
-    extractor.lock.release()
+    lock.release()
     with RunLock(work):
         pass
 
-    plain = Extractor(settings, mode="incremental")
+    plain = ExtractSession.open(settings)
     plain.close()
     with RunLock(work):
         pass
+
+
+def test_waiting_for_the_lock_gives_up_after_the_wait(tmp_path: Path) -> None:
+    work = tmp_path / "norce.work.duckdb"
+    clock = {"now": 0.0}
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock["now"] += seconds
+
+    with RunLock(work):
+        waiting = RunLock(work)
+        with pytest.raises(StateError):
+            waiting.acquire(25, sleep=sleep, clock=lambda: clock["now"])
+    assert sleeps == [10.0, 10.0, 5.0]  # polls every 10 s, never past the deadline
+    waiting.acquire(25, sleep=sleep, clock=lambda: clock["now"])  # free now: no wait
+    waiting.release()
+    assert sleeps == [10.0, 10.0, 5.0]

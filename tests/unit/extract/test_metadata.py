@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extract.errors import DataContractError
-from extract.metadata import EdmNavigation, EdmProperty, parse_edmx
+from extract.schema.metadata import EdmNavigation, EdmProperty, parse_edmx
 
 EDMX = b"""<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">

@@ -10,16 +10,16 @@ import httpx
 import pytest
 
 from extract.errors import DataContractError, RateLimited, ServerError
-from extract.paging import (
+from extract.http.client import RequestContext
+from extract.http.stats import RequestStats
+from extract.paging.odata import after_key_filter, odata_literal
+from extract.paging.pager import (
     MAX_CONSECUTIVE_BAD,
     PageQuery,
     PageResult,
     Quarantined,
-    after_key_filter,
     iter_pages,
-    odata_literal,
 )
-from extract.stats import RequestStats
 from tests.unit.extract.transport_fakes import QUERY, RowsEndpoint, decode_page
 
 PATH = "Test/Rows"
@@ -37,9 +37,7 @@ def pages(client, query=None, *, strategy="keyset", stats=None, **kwargs):
             client,
             query or PageQuery(path=PATH, key=("Id",)),
             strategy=strategy,
-            application_id=1,
-            entity=PATH,
-            stats=stats if stats is not None else RequestStats(),
+            context=RequestContext(PATH, 1, stats if stats is not None else RequestStats()),
             decode=decode_page,
             **kwargs,
         )

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from extract.privacy import DEFAULT_ACTIONS, PrivacyPolicy
+from extract.schema.privacy import DEFAULT_ACTIONS, PrivacyPolicy
 
 
 def test_default_actions_per_kind() -> None:

@@ -7,11 +7,17 @@ import functools
 import pyarrow as pa
 import pytest
 
-from extract.catalog import CATALOG, ChildSpec, EntitySpec, FlattenSpec, by_path
 from extract.errors import DataContractError
-from extract.metadata import EdmEntityType, EdmNavigation, EdmProperty, EdmService, parse_edmx
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import PARENT, reconcile
+from extract.schema.catalog import CATALOG, ChildSpec, EntitySpec, FlattenSpec, by_path
+from extract.schema.metadata import (
+    EdmEntityType,
+    EdmNavigation,
+    EdmProperty,
+    EdmService,
+    parse_edmx,
+)
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import PARENT, reconcile
 
 
 def P(name: str, edm_type: str = "Edm.String", nullable: bool = True) -> EdmProperty:

@@ -12,12 +12,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from extract.catalog import ChildSpec, EntitySpec, FlattenSpec
+from extract.decode.pages import KeyDecoder, PageDecoder
 from extract.errors import BadPayload, RetryableError
-from extract.metadata import EdmEntityType, EdmNavigation, EdmProperty, EdmService
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import EntityPlan, reconcile
-from extract.records import KeyDecoder, PageDecoder
+from extract.schema.catalog import ChildSpec, EntitySpec, FlattenSpec
+from extract.schema.metadata import EdmEntityType, EdmNavigation, EdmProperty, EdmService
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import EntityPlan, reconcile
 
 UTC = dt.UTC
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from extract.config import ThrottleSettings
-from extract.throttle import RECOVER_EVERY, Throttle, ThrottleRegistry
+from extract.http.throttle import RECOVER_EVERY, Throttle, ThrottleRegistry
+from extract.settings import ThrottleSettings
 
 
 def run_threads(n: int, fn) -> None:

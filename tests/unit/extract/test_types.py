@@ -8,8 +8,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from extract.metadata import EdmProperty
-from extract.types import arrow_type, duckdb_type, is_supported, is_widening
+from extract.schema.metadata import EdmProperty
+from extract.schema.types import arrow_type, duckdb_type, is_supported, is_widening
 
 
 def prop(edm_type: str, precision: int | None = None, scale: int | None = None) -> EdmProperty:

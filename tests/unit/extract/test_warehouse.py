@@ -9,14 +9,18 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from extract.catalog import ChildSpec, EntitySpec
+from extract.decode.pages import PageDecoder
 from extract.errors import DataContractError, WarehouseError
-from extract.metadata import parse_edmx
-from extract.privacy import PrivacyPolicy
-from extract.reconcile import reconcile
-from extract.records import PageDecoder
-from extract.state import PartitionState, read_states
-from extract.warehouse import Warehouse
+from extract.load.batch import BatchWriter
+from extract.load.merge import mark_missing_deleted, merge_batch, purge_keys, replace_all
+from extract.load.meta import read_states
+from extract.load.state import PartitionState
+from extract.load.tables import ensure_tables
+from extract.load.warehouse import Warehouse
+from extract.schema.catalog import ChildSpec, EntitySpec
+from extract.schema.metadata import parse_edmx
+from extract.schema.privacy import PrivacyPolicy
+from extract.schema.reconcile import reconcile
 
 EDMX = """<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
@@ -99,19 +103,20 @@ def state(rows: int) -> PartitionState:
 
 def test_merge_replaces_rows_and_children_per_parent(wh: Warehouse) -> None:
     plan = plan_for()
-    wh.ensure_tables(plan)
+    ensure_tables(wh, plan)
     decode = PageDecoder(plan, PrivacyPolicy("s"))
     first = decode(page([order(1, [(10, "1.00"), (11, "2.00")]), order(2, [(20, "3.00")])]))
-    wh.write_batch(plan, first.tables, load_id="a", extracted_at=NOW, state=state(2))
-    # order 1 changes: one line removed, one changed; order 2 unchanged in this batch
+    merge_batch(wh, plan, first.tables, extracted_at=NOW, state=state(2))
+    # a later run: order 1 changes (one line removed, one changed); order 2 is not sent
+    wh.run_id = "run-2"
     second = decode(page([order(1, [(10, "5.25")], StatusId=4)]))
-    wh.write_batch(plan, second.tables, load_id="b", extracted_at=NOW, state=state(3))
+    merge_batch(wh, plan, second.tables, extracted_at=NOW, state=state(3))
 
-    assert wh.execute("select Id, StatusId, _load_id from raw.orders order by Id") == [
-        (1, 4, "b"),
-        (2, 2, "a"),
+    assert wh.query("select Id, StatusId, _load_id from raw.orders order by Id") == [
+        (1, 4, "run-2"),
+        (2, 2, "run-1"),
     ]
-    items = wh.execute("select Id, OrderId, LineAmount::varchar from raw.order_items order by Id")
+    items = wh.query("select Id, OrderId, LineAmount::varchar from raw.order_items order by Id")
     assert items == [(10, 1, "5.2500"), (20, 2, "3.0000")]
     (st,) = read_states(wh.con, "Orders/Orders")
     assert st.last_key == (3,) and st.rows_in_pass == 3
@@ -119,60 +124,116 @@ def test_merge_replaces_rows_and_children_per_parent(wh: Warehouse) -> None:
 
 def test_batch_and_state_roll_back_together(wh: Warehouse) -> None:
     plan = plan_for()
-    wh.ensure_tables(plan)
+    ensure_tables(wh, plan)
     decode = PageDecoder(plan, PrivacyPolicy("s"))
     batch = decode(page([order(1, [(10, "1.00")])]))
     # a state row that violates meta.state's NOT NULL: the rows must not commit without it
     bad = PartitionState("Orders/Orders", None, "", "run-1", NOW)  # type: ignore[arg-type]
     with pytest.raises(WarehouseError, match="NOT NULL"):
-        wh.write_batch(plan, batch.tables, load_id="a", extracted_at=NOW, state=bad)
-    assert wh.execute("select count(*) from raw.orders") == [(0,)]
+        merge_batch(wh, plan, batch.tables, extracted_at=NOW, state=bad)
+    assert wh.query("select count(*) from raw.orders") == [(0,)]
     assert read_states(wh.con, "Orders/Orders") == []
 
 
 def test_added_property_becomes_a_recorded_column(wh: Warehouse) -> None:
-    wh.ensure_tables(plan_for())
-    changes = wh.ensure_tables(plan_for('<Property Name="Channel" Type="Edm.String"/>'))
+    ensure_tables(wh, plan_for())
+    changes = ensure_tables(wh, plan_for('<Property Name="Channel" Type="Edm.String"/>'))
     assert [(c.table, c.column, c.change) for c in changes] == [("orders", "Channel", "added")]
     assert "Channel" in wh.table_columns("orders")
-    recorded = wh.execute("select column_name, change from meta.schema_changes")
+    recorded = wh.query("select column_name, change from meta.schema_changes")
     assert recorded == [("Channel", "added")]
     # removed again at the source: the column stays, the removal is recorded once
-    wh.ensure_tables(plan_for())
-    wh.ensure_tables(plan_for())
+    ensure_tables(wh, plan_for())
+    ensure_tables(wh, plan_for())
     assert "Channel" in wh.table_columns("orders")
-    assert wh.execute("select count(*) from meta.schema_changes where change = 'removed'") == [(1,)]
+    assert wh.query("select count(*) from meta.schema_changes where change = 'removed'") == [(1,)]
 
 
 def test_narrowing_type_change_is_a_contract_error_unless_rebuilt(wh: Warehouse) -> None:
-    wh.ensure_tables(plan_for('<Property Name="Code" Type="Edm.String"/>'))
+    ensure_tables(wh, plan_for('<Property Name="Code" Type="Edm.String"/>'))
     narrowed = plan_for('<Property Name="Code" Type="Edm.Int32"/>')
     with pytest.raises(DataContractError, match="--full-refresh"):
-        wh.ensure_tables(narrowed)
-    changes = wh.ensure_tables(narrowed, rebuild=True)
+        ensure_tables(wh, narrowed)
+    changes = ensure_tables(wh, narrowed, rebuild=True)
     assert [(c.column, c.change) for c in changes] == [("Code", "type_changed")]
-    widened = wh.ensure_tables(
-        plan_for('<Property name="x" Type="Edm.String"/>'.replace('name="x"', 'Name="Code"'))
+    widened = ensure_tables(
+        wh, plan_for('<Property name="x" Type="Edm.String"/>'.replace('name="x"', 'Name="Code"'))
     )
     assert [(c.column, c.new_type) for c in widened] == [("Code", "VARCHAR")]
 
 
 def test_purge_removes_parents_and_children(wh: Warehouse) -> None:
     plan = plan_for()
-    wh.ensure_tables(plan)
+    ensure_tables(wh, plan)
     decode = PageDecoder(plan, PrivacyPolicy("s"))
     batch = decode(page([order(1, [(10, "1")]), order(2, [(20, "2"), (21, "3")])]))
-    wh.write_batch(plan, batch.tables, load_id="a", extracted_at=NOW, state=None)
+    merge_batch(wh, plan, batch.tables, extracted_at=NOW, state=None)
     keys = pa.table({"Id": pa.array([2], pa.int64())})
-    assert wh.purge_keys(plan, keys) == 1
-    assert wh.execute("select Id from raw.orders") == [(1,)]
-    assert wh.execute("select Id from raw.order_items") == [(10,)]
+    assert purge_keys(wh, plan, keys) == 1
+    assert wh.query("select Id from raw.orders") == [(1,)]
+    assert wh.query("select Id from raw.order_items") == [(10,)]
 
 
 def test_memory_cap_applies_to_the_loader_connection(tmp_path: Path) -> None:
     w = Warehouse(tmp_path / "m.duckdb", run_id="run-1", memory_limit_mb=128)
     try:
-        limit = w.execute("select current_setting('memory_limit')")[0][0]
+        limit = w.query("select current_setting('memory_limit')")[0][0]
     finally:
         w.close()
     assert limit in ("128.0 MiB", "134.2 MB"), limit
+
+
+def test_mark_missing_deleted_by_keys_or_by_pass_start(wh: Warehouse) -> None:
+    plan = plan_for()
+    ensure_tables(wh, plan)
+    decode = PageDecoder(plan, PrivacyPolicy("s"))
+    rows = decode(page([order(1, [(10, "1")]), order(2, [(20, "2")]), order(3, [])]))
+    merge_batch(wh, plan, rows.tables, extracted_at=NOW, state=None)
+    seen = pa.table({"Id": pa.array([1, 3], pa.int64())})
+    assert mark_missing_deleted(wh, plan, application_id=None, seen_keys=seen) == 1
+    assert wh.query("select Id from raw.orders where _deleted_at is not null") == [(2,)]
+    # a full pass that started after every row was extracted saw none of them
+    later = datetime(2099, 1, 1, tzinfo=UTC)
+    assert mark_missing_deleted(wh, plan, application_id=None, seen_since=later) == 2
+    with pytest.raises(ValueError, match="exactly one"):
+        mark_missing_deleted(wh, plan, application_id=None)
+
+
+def test_batch_writer_commits_full_batches_with_their_state(wh: Warehouse) -> None:
+    plan = plan_for()
+    ensure_tables(wh, plan)
+    decode = PageDecoder(plan, PrivacyPolicy("s"))
+    writer = BatchWriter(wh, plan, mode="merge", batch_rows=3)
+    # 2 rows (1 order + 1 line): buffered; the next page makes 4 rows: one commit
+    writer.add(decode(page([order(1, [(10, "1")])])).tables, state(1))
+    assert wh.query("select count(*) from raw.orders") == [(0,)] and writer.commits == 0
+    writer.add(decode(page([order(2, [(20, "1")])])).tables, state(2))
+    assert wh.query("select count(*) from raw.orders") == [(2,)] and writer.commits == 1
+    assert read_states(wh.con, "Orders/Orders")[0].last_key == (2,)
+    # a failure after one more page: flush keeps it with the state it leads to
+    writer.add(decode(page([order(3, [])])).tables, state(3))
+    writer.flush()
+    assert wh.query("select count(*) from raw.orders") == [(3,)]
+    assert read_states(wh.con, "Orders/Orders")[0].last_key == (3,)
+    writer.flush()  # nothing buffered: nothing written
+    assert writer.commits == 2
+    done = state(3).completed(at=NOW)
+    writer.commit(done)
+    (final,) = read_states(wh.con, "Orders/Orders")
+    assert (final.pending_mode, final.watermark, final.last_key) == (None, NOW, None)
+
+
+def test_replace_writer_commits_nothing_before_the_pass_completes(wh: Warehouse) -> None:
+    plan = plan_for()
+    ensure_tables(wh, plan)
+    decode = PageDecoder(plan, PrivacyPolicy("s"))
+    replace_all(wh, plan, decode(page([order(9, [])])).tables, extracted_at=NOW, state=None)
+    writer = BatchWriter(wh, plan, mode="replace", batch_rows=1)
+    writer.add(decode(page([order(1, [(10, "1")])])).tables, state(1))
+    writer.flush()  # a lookup stopped early: the previous content stays, no partial state
+    assert wh.query("select Id from raw.orders") == [(9,)]
+    assert read_states(wh.con, "Orders/Orders") == []
+    writer.add(decode(page([order(2, [])])).tables, state(2))
+    writer.commit(state(2).completed(at=NOW))
+    assert wh.query("select Id from raw.orders order by Id") == [(1,), (2,)]
+    assert wh.query("select Id from raw.order_items") == [(10,)]

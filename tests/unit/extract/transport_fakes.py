@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 import httpx
 import orjson
 
-from extract.config import ApiSettings, Secret, ThrottleSettings
 from extract.errors import BadPayload
+from extract.settings import ApiSettings, Secret, ThrottleSettings
 
 BASE = "https://tenant.test"
 QUERY = f"{BASE}/commerce/query/2.0"
@@ -171,7 +171,7 @@ class SimplePage:
 
 
 def decode_page(body: bytes) -> SimplePage:
-    """Decode a test page; unreadable JSON is a :class:`BadPayload`, like extract.records."""
+    """Decode a test page; unreadable JSON is a :class:`BadPayload`, like extract.decode.pages."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
