@@ -4,53 +4,19 @@ Error messages, warnings and report cells can carry text the API sent (an OData
 ``error.message``, a body excerpt). A server that puts escape codes or line breaks in it
 could clear the screen, recolour it, or print a line of its own that looks like ours
 (``error: ...``). :func:`terminal_safe` turns every control character into a visible
-escape, so one message stays one line and nothing in it acts on the terminal. The CLI
-applies it where it prints (the error line, log lines, the run summary, doctor, status).
+escape, so one message stays one line and nothing in it acts on the terminal. The loader
+applies it where it builds messages from server text (:mod:`extract.redact`, so Prefect logs
+and artifacts are clean too); the CLI applies it again where it prints (the error line, log
+lines, the run summary, doctor, status), for text from anywhere else.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+
+from extract.redact import terminal_safe, terminal_safe_block
 
 __all__ = ["TerminalSafeFormatter", "terminal_safe", "terminal_safe_block"]
-
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f"  # C0 (escape, CR, LF, ...), DEL, C1 (CSI, OSC, ...)
-    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"  # bidi marks, separators
-)
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": " "}
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` as one printable line: control characters become escapes like ``\\x1b``.
-
-    Args:
-        text: Any text, e.g. an error message that quotes a server reply.
-
-    Returns:
-        The same text without line breaks, escape sequences or bidi controls (each shown
-        as a backslash escape instead); printable characters are unchanged.
-    """
-    return _UNSAFE.sub(_visible, text)
-
-
-def terminal_safe_block(text: str) -> str:
-    """Multi-line ``text`` (a traceback) made safe line by line.
-
-    Line breaks are kept, but a line that would start like the CLI's own error line is
-    indented, so text inside the block cannot pass for it.
-    """
-    lines = [terminal_safe(line) for line in text.split("\n")]
-    return "\n".join("  " + line if line.startswith("error:") else line for line in lines)
 
 
 class TerminalSafeFormatter(logging.Formatter):

@@ -52,6 +52,11 @@ def parse_float(v: object) -> float:
         raise Invalid("expected a number") from None
 
 
+def parse_opt_float(v: object) -> float | None:
+    """A number or ``None``."""
+    return None if v is None else parse_float(v)
+
+
 def parse_int(v: object) -> int:
     """A whole number."""
     if isinstance(v, bool):
