@@ -12,6 +12,7 @@ import asyncio
 import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
 
@@ -30,11 +31,16 @@ from tests.scenarios.hostile.harness import (
 GIB = 1 << 30
 
 
-def on_page(path: str, change: Callable[[dict[str, Any]], Any], *, query: str = "") -> Rule:
+def on_page(
+    path: str, change: Callable[[dict[str, Any]], Any], *, query: str = "", unselect: str = ""
+) -> Rule:
     """Change the whole JSON document of every successful reply on ``path`` (in place,
-    or return a new document / bytes)."""
+    or return a new document / bytes). ``unselect``: a property the simulator does not know
+    (one ``change`` adds), taken out of ``$select`` before the simulator is asked."""
 
     async def handle(ex: Exchange) -> None:
+        if unselect:
+            ex.scope["query_string"] = _unselect(ex.query, unselect).encode("latin-1")
         reply = await ex.upstream()
         if reply.status != 200 or not reply.body.startswith(b"{"):
             await ex.forward(reply)
@@ -47,6 +53,15 @@ def on_page(path: str, change: Callable[[dict[str, Any]], Any], *, query: str = 
             await ex.forward(reply, dumps(changed if changed is not None else doc))
 
     return Rule(path, handle, query=query)
+
+
+def _unselect(query: str, name: str) -> str:
+    pairs = []
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key == "$select":
+            value = ",".join(p for p in value.split(",") if p != name)
+        pairs.append((key, value))
+    return urlencode(pairs, safe="$,()", quote_via=quote)
 
 
 def on_body(path: str, change: Callable[[bytes], bytes], *, times: int | None = None) -> Rule:
