@@ -36,7 +36,7 @@ from extract.load.state import PartitionState
 from extract.load.warehouse import Warehouse, qi
 from extract.schema.plan import EntityPlan, TablePlan
 
-__all__ = ["BatchWriter", "WriteMode", "concat_pages"]
+__all__ = ["BatchWriter", "WriteMode", "concat_pages", "keeps_old_rows"]
 
 WriteMode = Literal["merge", "replace"]
 
@@ -105,8 +105,9 @@ class BatchWriter:
         """
         tables = concat_pages(self._pages, self._plan) if self._pages else {}
         kept = 0
-        if self._mode == "replace" and not source_empty and not _rows(tables, self._plan):
-            kept = _existing_rows(self._wh, self._plan)
+        if self._mode == "replace" and not _rows(tables, self._plan):
+            existing = _existing_rows(self._wh, self._plan)
+            kept = existing if keeps_old_rows(0, existing, source_empty=source_empty) else 0
         if kept:
             with self._wh.transaction() as con:
                 meta.write_state(con, state)
@@ -116,6 +117,12 @@ class BatchWriter:
         self.commits += 1
         self._pages, self._rows, self._state = [], 0, state
         return kept
+
+
+def keeps_old_rows(new_rows: int, old_rows: int, *, source_empty: bool) -> bool:
+    """The empty-refresh guard: a full reload that brought no row keeps the rows a table
+    has, unless the source confirmed it holds none (``$count`` 0)."""
+    return new_rows == 0 and old_rows > 0 and not source_empty
 
 
 def _rows(tables: dict[str, pa.Table], plan: EntityPlan) -> int:

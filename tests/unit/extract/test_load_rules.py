@@ -15,7 +15,7 @@ import pytest
 from extract.decode.pages import PageDecoder
 from extract.errors import DataContractError
 from extract.load import meta
-from extract.load.batch import BatchWriter, concat_pages
+from extract.load.batch import BatchWriter, concat_pages, keeps_old_rows
 from extract.load.erasure import erase_from_raw
 from extract.load.merge import merge_batch, purge_keys, replace_all
 from extract.load.meta_tables import QUARANTINE_UPGRADE
@@ -97,6 +97,16 @@ def test_an_empty_lookup_pass_keeps_the_rows_unless_the_source_confirms_none(
     writer = BatchWriter(wh, plan, mode="replace", batch_rows=10)
     assert writer.commit(state(0).completed(at=NOW), source_empty=True) == 0
     assert wh.query("select count(*) from raw.orders") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "confirmed", "keeps"),
+    [(0, 5, False, True), (0, 5, True, False), (0, 0, False, False), (3, 5, False, False)],
+)
+def test_keeps_old_rows_only_for_an_unconfirmed_empty_refresh(
+    new: int, old: int, confirmed: bool, keeps: bool
+) -> None:
+    assert keeps_old_rows(new, old, source_empty=confirmed) is keeps
 
 
 def test_a_record_on_two_pages_of_a_batch_keeps_its_last_copy_and_its_children() -> None:
