@@ -4,7 +4,8 @@ After a run publishes ``warehouse/norce.duckdb`` it also publishes, in the same 
 
 * ``norce.docs.html``: ``dbt docs generate --static`` of the working database (models,
   columns with their descriptions and types, tests, lineage), one self-contained file;
-* ``norce.report.html``: the run report with its charts (:mod:`flows.report_page`).
+* ``norce.report.html``: the run report with its charts (:mod:`flows.report_page`);
+* ``norce.semantic.json``: dbt's semantic manifest, which ``norce-wh metrics`` reads.
 
 Each file is written beside its target and renamed over it, like the warehouse file: a
 reader sees the old page or the new one, never half of one. The same file rules as the
@@ -32,7 +33,14 @@ from flows.render import report_charts
 from flows.report import RunReport
 from flows.report_page import render_html
 
-__all__ = ["PagesResult", "docs_path", "publish_pages", "publish_pages_task", "report_path"]
+__all__ = [
+    "PagesResult",
+    "docs_path",
+    "publish_pages",
+    "publish_pages_task",
+    "publish_semantic_manifest",
+    "report_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +106,19 @@ def generate_docs(work_database: Path, reporting_currency: str | None) -> Path:
     return page
 
 
+def publish_semantic_manifest(target_dir: Path, warehouse: Path) -> None:
+    """Publish dbt's ``semantic_manifest.json`` beside ``warehouse`` (``norce-wh metrics``).
+
+    It describes the marts of this very file, so it is replaced with it, never ahead of it.
+    """
+    from flows.metrics import semantic_manifest_path
+
+    manifest = target_dir / "semantic_manifest.json"
+    if not manifest.is_file():
+        raise RuntimeError(f"dbt wrote no {manifest.name} in {target_dir}")
+    write_atomically(semantic_manifest_path(warehouse), manifest.read_bytes())
+
+
 def publish_pages(
     report: RunReport,
     work_database: Path,
@@ -120,6 +141,7 @@ def publish_pages(
             page = generate_docs(work_database, reporting_currency)
             write_atomically(docs_path(warehouse), page.read_bytes(), mode)
             docs = docs_path(warehouse)
+            publish_semantic_manifest(page.parent, warehouse)
         except (OSError, RuntimeError) as exc:
             problems.append(f"dbt docs not published: {exc}")
     elif docs_path(warehouse).exists():
