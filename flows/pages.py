@@ -106,7 +106,9 @@ def generate_docs(work_database: Path, reporting_currency: str | None) -> Path:
     return page
 
 
-def publish_semantic_manifest(target_dir: Path, warehouse: Path) -> None:
+def publish_semantic_manifest(
+    target_dir: Path, warehouse: Path, mode: int = DEFAULT_FILE_MODE
+) -> None:
     """Publish dbt's ``semantic_manifest.json`` beside ``warehouse`` (``norce-wh metrics``).
 
     It describes the marts of this very file, so it is replaced with it, never ahead of it.
@@ -116,7 +118,7 @@ def publish_semantic_manifest(target_dir: Path, warehouse: Path) -> None:
     manifest = target_dir / "semantic_manifest.json"
     if not manifest.is_file():
         raise RuntimeError(f"dbt wrote no {manifest.name} in {target_dir}")
-    write_atomically(semantic_manifest_path(warehouse), manifest.read_bytes())
+    write_atomically(semantic_manifest_path(warehouse), manifest.read_bytes(), mode)
 
 
 def publish_pages(
@@ -141,7 +143,7 @@ def publish_pages(
             page = generate_docs(work_database, reporting_currency)
             write_atomically(docs_path(warehouse), page.read_bytes(), mode)
             docs = docs_path(warehouse)
-            publish_semantic_manifest(page.parent, warehouse)
+            publish_semantic_manifest(page.parent, warehouse, mode)
         except (OSError, RuntimeError) as exc:
             problems.append(f"dbt docs not published: {exc}")
     elif docs_path(warehouse).exists():
