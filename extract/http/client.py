@@ -118,6 +118,10 @@ class QueryClient:
         self.throttle = throttle or (registry or default_registry()).for_url(api.base_url, limits)
         self.budget = budget if budget is not None else RequestBudget(limits.request_budget)
         self.tokens = TokenProvider(api, self._http, clock=clock, sleep=sleep)
+        self.context_application_id: int | None = api.context_application_id
+        """``applicationId`` header of requests whose context names no application: the
+        Norce docs ask for the header on every call. Set by application discovery
+        (:func:`extract.http.appcontext.discover_applications`)."""
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -203,8 +207,13 @@ class QueryClient:
         """
         url = self._resolve(path_or_url, params)
         headers = {"Accept": accept} if accept else {}
-        if context.application_id is not None:
-            headers["applicationId"] = str(context.application_id)
+        application = (
+            context.application_id
+            if context.application_id is not None
+            else self.context_application_id
+        )
+        if application is not None:
+            headers["applicationId"] = str(application)
         with context.stats.timed(self._clock):
             return self._with_retries(url, headers, context, parse)
 
@@ -217,7 +226,8 @@ class QueryClient:
     ) -> Fetched[T]:
         """Send until a success, a failure not worth retrying, or the policy gives up."""
         policy = context.retry or self.retry
-        failures = {"page": 0, "transport": 0}
+        failures = {"page": 0, "transport": 0, "quota": 0}
+        quota_waited = 0.0  # seconds waited out 429s without Retry-After (bounded by time)
         refreshed = False
         while True:
             self.budget.take(context.entity)
@@ -235,19 +245,32 @@ class QueryClient:
             except RetryableError as err:
                 kind = failure_kind(err)
                 failures[kind] += 1
-                delay = policy.wait(err, failures[kind], self._draw)
+                delay = policy.wait(err, failures[kind], self._draw, waited_s=quota_waited)
                 if delay is None:
                     err.attempts = attempt
                     raise
+                if isinstance(err, RateLimited):
+                    self._wait_out_429(err, kind, delay, context)
+                    quota_waited += delay if kind == "quota" else 0.0
+                limit = policy.limit(kind)
                 log.info(
-                    "%s: %s; retry %d/%d in %.2f s",
+                    "%s: %s; retry %d/%s in %.2f s",
                     context.entity,
                     err.message,
                     failures[kind],
-                    policy.limit(kind),
+                    limit if limit is not None else f"{policy.rate_limit_patience_s:g} s",
                     delay,
                 )
                 self._sleep(delay)
+
+    def _wait_out_429(
+        self, err: RateLimited, kind: str, delay: float, context: RequestContext
+    ) -> None:
+        """Count a wait after a 429; without ``Retry-After`` every thread waits with it (a
+        quota window is the host's, not the request's)."""
+        context.stats.add(rate_limit_waits=1, rate_limit_wait_s=delay)
+        if kind == "quota":
+            self.throttle.hold(delay)
 
     def _draw(self) -> float:
         with self._rng_lock:

@@ -56,6 +56,7 @@ class _Reconciler:
         self.service = service
         self.privacy = privacy
         self.warnings: list[str] = []
+        self.personal: list[str] = []
         self.entity_type = service.set_type(spec.entity_set)
 
     def warn(self, text: str) -> None:
@@ -66,7 +67,9 @@ class _Reconciler:
         spec, et = self.spec, self.entity_type
         self.require_key(et, spec.key, spec.table)
         cursor = self.declared_cursor()
-        forgotten = self.optional_field(spec.forgotten_field, "GDPR flag", "not purged")
+        forgotten = self.optional_field(
+            spec.forgotten_field, "GDPR flag", "people it forgets are found by a key sweep"
+        )
         backfill = self.optional_field(spec.backfill_field, "backfill field", "unavailable")
         # Fields the loader itself relies on are requested even if the catalog's select
         # leaves them out, and must reach the table unchanged.
@@ -108,6 +111,22 @@ class _Reconciler:
             backfill_field=backfill,
             application_filter=application_filter,
             warnings=tuple(self.warnings),
+            paging=spec.paging,
+            personal=tuple(self.personal),
+            degraded=self.degraded(forgotten),
+        )
+
+    def degraded(self, forgotten: str | None) -> str | None:
+        """Why privacy is degraded: personal data kept, no forget flag to honour."""
+        flag = self.spec.forgotten_field
+        if flag is None or forgotten is not None or not self.personal:
+            return None
+        shown = ", ".join(self.personal[:3]) + (" ..." if len(self.personal) > 3 else "")
+        return (
+            f"{self.spec.path} holds personal data ({shown}) but the tenant declares no "
+            f"forget flag ({flag}): people it erases by deleting them are removed by a key "
+            "sweep on every run; people it only anonymises stay until "
+            f"--full-refresh --entities {self.spec.path}"
         )
 
     # -- pieces -----------------------------------------------------------------------
@@ -184,6 +203,8 @@ class _Reconciler:
                 )
             if action == "drop":
                 continue
+            if personal.get(prop.name) is not None:
+                self.personal.append(f"{table}.{name}")
             requested.append(prop.name)
             if not is_supported(prop.edm_type):
                 self.warn(f"{name} has unsupported type {prop.edm_type}; loaded as VARCHAR")
