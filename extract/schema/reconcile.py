@@ -149,7 +149,10 @@ class _Reconciler:
                 "no cursor left, falling back to full loads"
             )
         elif missing:
-            self.warn(f"cursor field {', '.join(missing)} not declared by the service; skipped")
+            self.warn(
+                f"cursor field {', '.join(missing)} not declared by the service; incremental "
+                f"loads use {', '.join(declared)}"
+            )
         return declared
 
     def optional_field(self, name: str | None, what: str, consequence: str) -> str | None:
@@ -173,7 +176,7 @@ class _Reconciler:
             return list(et.properties)
         for name in select:
             if et.prop(name) is None:
-                self.warn(f"{label} {name} not declared by the service; skipped")
+                self.warn(f"{label} {name} not declared by the service; left out")
         wanted = set(select) | set(required)
         return [p for p in et.properties if p.name in wanted]
 
@@ -273,15 +276,15 @@ class _Reconciler:
     def navigation_target(self, name: str, *, collection: bool) -> EdmEntityType | None:
         nav = self.entity_type.nav(name)
         if nav is None:
-            self.warn(f"expand {name} not declared by the service; skipped")
+            self.warn(f"expand {name} not declared by the service; left out")
             return None
         if nav.collection != collection:
             shape = "a collection" if nav.collection else "single-valued"
-            self.warn(f"expand {name} is {shape} in the service, unlike the catalog; skipped")
+            self.warn(f"expand {name} is {shape} in the service, unlike the catalog; left out")
             return None
         target = self.service.types.get(nav.target)
         if target is None:
-            self.warn(f"expand {name}: target type {nav.target} not declared; skipped")
+            self.warn(f"expand {name}: target type {nav.target} not declared; left out")
             return None
         return target
 
