@@ -223,8 +223,9 @@ def test_partly_missing_cursor_keeps_the_rest() -> None:
     plan = reconcile(ORDERS, orders_service(order_props=props), POLICY)
 
     assert plan.cursor == ("Created",)
-    assert "Orders/Orders: cursor field Updated not declared by the service; incremental loads use Created" in (
-        plan.warnings
+    assert (
+        "Orders/Orders: cursor field Updated not declared by the service; incremental loads use Created"
+        in (plan.warnings)
     )
 
 
