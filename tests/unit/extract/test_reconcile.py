@@ -224,9 +224,9 @@ def test_partly_missing_cursor_keeps_the_rest() -> None:
 
     assert plan.cursor == ("Created",)
     assert (
-        "Orders/Orders: cursor field Updated not declared by the service; incremental loads use Created"
-        in (plan.warnings)
-    )
+        "Orders/Orders: cursor field Updated not declared by the service; "
+        "incremental loads use Created"
+    ) in plan.warnings
 
 
 def test_missing_optional_fields_are_warned_and_left_out() -> None:
