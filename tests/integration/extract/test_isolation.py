@@ -146,3 +146,37 @@ def test_a_set_rejecting_its_first_page_fails_alone(served, tmp_path: Path) -> N
     assert [p.entity for p in failed] == ["Orders/Invoices"]
     assert failed[0].exit_code == 4 and "HTTP 400" in (failed[0].error or "")
     loaded_equal_source(settings, sim, {"customers", "currencies"})
+
+
+def probed_at(settings: Settings) -> dict[str, object]:
+    """When each entity set's capabilities were last learned (``meta.capabilities``)."""
+    con = duckdb.connect(str(settings.warehouse.work_database), read_only=True)
+    try:
+        rows = con.execute(
+            "select entity, max(learned_at) from meta.capabilities where entity <> '' group by 1"
+        ).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
+def test_capabilities_are_reused_until_the_metadata_changes(served, tmp_path: Path) -> None:
+    """Last in the module: it adds a property to Customers at the source."""
+    sim, url = served
+    settings = settings_for(url, tmp_path)
+    first = load(settings, entities=SETS)
+    learned = probed_at(settings)
+    assert set(learned) == set(SETS)
+
+    second = load(settings, entities=SETS)
+    assert probed_at(settings) == learned  # nothing probed again
+    assert second.overhead.requests < first.overhead.requests
+
+    sim.add_property("Customers", "Customer", "LoyaltyTier", "Edm.String", default="gold")
+    third = load(settings, entities=SETS)
+    again = probed_at(settings)
+    changed = {entity for entity in SETS if again[entity] != learned[entity]}
+    assert changed == {"Customers/Companies", "Customers/Customers"}  # its namespace only
+    assert third.overhead.requests > second.overhead.requests
+    assert not [p for p in third.partitions if p.status == "failed"]
+    loaded_equal_source(settings, sim, {"customers", "currencies"})
