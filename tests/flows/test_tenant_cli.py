@@ -258,3 +258,20 @@ def test_doctor_names_the_header_and_writes_a_report_without_secrets(
     assert "IsForgotten MISSING" in text
     assert "Created (Updated missing)" in text  # delivery notes without Updated
     assert "$count refused" in text and "text keys" in text
+
+
+def test_a_mart_whose_source_is_missing_says_so(pipeline: PipelineRun) -> None:
+    """dbt builds without the Reporting table: the reconciliation mart names the gap."""
+    statuses = dict(
+        query(
+            pipeline.warehouse,
+            "select reconciliation_status || ': ' || coalesce(reconciliation_note, '-'), "
+            "count(*) from marts.mart_reporting_reconciliation group by 1",
+        )
+    )
+    missing = "summary_not_available: Norce summary not available"
+    assert sum(statuses.values()) > 0
+    if REPORTING in pipeline.case.skipped:
+        assert set(statuses) == {missing}
+    else:
+        assert missing not in statuses
