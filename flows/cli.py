@@ -393,16 +393,25 @@ def docs(config: Path | None, port: int) -> None:
 
 @main.command()
 @common_options
-def doctor(config: Path | None) -> None:
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a markdown tenant report to this file: the tenant's $metadata against "
+    "the catalog per entity set, what it accepts, what a run adapts or skips. No secrets: "
+    "attach it when asking for help.",
+)
+def doctor(config: Path | None, report: Path | None) -> None:
     """Check configuration, credentials, API access and the warehouse path.
 
-    Lists every configuration problem at once, then requests a token, each namespace's
-    $metadata and Core/Applications, and checks the warehouse directory is writable.
-    Exits non-zero (with the code of the first failure) if anything is wrong.
+    Lists every configuration problem at once, then requests a token, lists the
+    applications (saying which applicationId header it used), each namespace's $metadata,
+    and checks the warehouse directory is writable. Exits non-zero (with the code of the
+    first failure) if anything is wrong.
     """
     from flows.doctor import doctor_exit_code, render_checks, run_doctor
 
-    checks = run_doctor(config_file=config)
+    checks = run_doctor(config_file=config, report=report)
     click.echo(render_checks(checks), nl=False)
     code = doctor_exit_code(checks)
     if code:

@@ -19,12 +19,21 @@ from typing import Any, Literal
 import httpx
 import orjson
 
-from extract.errors import ConfigError, ExtractError, ServerError, WarehouseError
+from extract.errors import ConfigError, ExtractError, WarehouseError
+from extract.http.appcontext import ApplicationContext, discover_applications
 from extract.http.client import QueryClient, RequestContext
 from extract.redact import mask_url
-from extract.schema.catalog import CATALOG
-from extract.schema.metadata import parse_edmx
+from extract.run.namespaces import skip_reason
+from extract.schema.catalog import CATALOG, select_specs
+from extract.schema.metadata import EdmService, parse_edmx
+from extract.schema.privacy import PrivacyPolicy
 from extract.settings import Settings, load_settings
+from flows.tenant_report import (
+    SetAssessment,
+    assess_set,
+    render_tenant_report,
+    warehouse_types,
+)
 from flows.terminal import terminal_safe
 
 __all__ = ["Check", "doctor_exit_code", "render_checks", "run_doctor"]
@@ -58,6 +67,7 @@ def run_doctor(
     config_file: Path | None = None,
     overrides: Mapping[str, object] | None = None,
     transport: httpx.BaseTransport | None = None,
+    report: Path | None = None,
 ) -> list[Check]:
     """Run every check and return the findings in order.
 
@@ -66,6 +76,7 @@ def run_doctor(
         config_file: TOML settings file.
         overrides: Settings overrides from CLI flags.
         transport: httpx transport for tests (default: the network).
+        report: Also write the tenant report (:mod:`flows.tenant_report`) to this file.
     """
     file_checks = _config_file_checks(config_file, os.environ if env is None else env)
     try:
@@ -87,7 +98,7 @@ def run_doctor(
                 "before the first real load (changing it later changes every hash)",
             )
         )
-    checks += _api_checks(settings, transport)
+    checks += _api_checks(settings, transport, report)
     checks.append(_warehouse_check(settings))
     return checks
 
@@ -151,7 +162,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return value, time.monotonic() - start
 
 
-def _api_checks(settings: Settings, transport: httpx.BaseTransport | None) -> list[Check]:
+def _api_checks(
+    settings: Settings, transport: httpx.BaseTransport | None, report: Path | None
+) -> list[Check]:
     limits = replace(settings.throttle, max_retries=DOCTOR_RETRIES, backoff_max_s=2.0)
     checks: list[Check] = []
     with QueryClient((settings.api, limits), transport=transport) as client:
@@ -165,95 +178,148 @@ def _api_checks(settings: Settings, transport: httpx.BaseTransport | None) -> li
         checks.append(
             Check("token", "ok", f"granted by {mask_url(client.tokens.url)} in {seconds:.2f} s")
         )
-        apps_check, header_app = _applications(client, settings)
+        apps_check, found = _applications(client, settings)
         checks.append(apps_check)
-        namespaces = sorted({spec.namespace for spec in CATALOG})
         wanted = set(settings.extract.entities or [s.path for s in CATALOG])
-        for namespace in namespaces:
-            checks.append(_metadata(client, namespace, header_app, wanted))
+        services: dict[str, EdmService | ExtractError] = {}
+        for namespace in sorted({spec.namespace for spec in CATALOG}):
+            check, services[namespace] = _metadata(client, namespace, wanted)
+            checks.append(check)
+        if report is not None:
+            checks.append(_write_report(client, settings, report, found, services))
     return checks
 
 
-def _applications(client: QueryClient, settings: Settings) -> tuple[Check, int | None]:
+def _applications(
+    client: QueryClient, settings: Settings
+) -> tuple[Check, ApplicationContext | str]:
     configured = list(settings.api.application_ids or [])
+    try:
+        found = discover_applications(client, configured=configured)
+    except ExtractError as exc:
+        return Check("Core/Applications", "fail", str(exc), exc.exit_code), str(exc)
+    known = _names(client, found)
+    listing = ", ".join(f"{i} {known.get(i, '')}".strip() for i in found.listed)
+    unknown = [a for a in configured if a not in found.listed]
+    if unknown:
+        detail = (
+            f"NORCE_APPLICATION_IDS lists {unknown}, which the tenant does not have "
+            f"(it has: {listing or 'none'}) -- fix NORCE_APPLICATION_IDS"
+        )
+        return Check("Core/Applications", "fail", detail, ConfigError.exit_code), detail
+    if not found.listed:
+        detail = (
+            "the tenant lists no applications -- check that the integration user has "
+            "access to at least one application in Norce Admin"
+        )
+        return Check("Core/Applications", "fail", detail, 4), detail
+    chosen = "configured: " + ",".join(map(str, configured)) if configured else "loading all"
+    detail = f"{len(found.listed)} ({listing}); {chosen}; {found.describe()}"
+    return Check("Core/Applications", "ok", detail), found
+
+
+def _names(client: QueryClient, found: ApplicationContext) -> dict[int, str]:
+    """Application names, for the listing (best effort: ids alone when this fails)."""
     try:
         fetched = client.get(
             "Core/Applications",
             {"$select": "Id,Name", "$orderby": "Id"},
             parse=orjson.loads,
-            context=RequestContext("Core/Applications", configured[0] if configured else None),
+            context=RequestContext("Core/Applications"),
         )
-    except ServerError as exc:
-        if configured:
-            return Check("Core/Applications", "fail", str(exc), exc.exit_code), None
-        # Norce answers 500 on Core/* without an applicationId header; a run needs the ids.
-        return (
-            Check(
-                "Core/Applications",
-                "fail",
-                "the tenant would not list its applications without an application context "
-                "(HTTP 500) -- set NORCE_APPLICATION_IDS to the application ids to load",
-                ConfigError.exit_code,
-            ),
-            None,
-        )
-    except ExtractError as exc:
-        return Check("Core/Applications", "fail", str(exc), exc.exit_code), None
+    except ExtractError:
+        return {}
     rows = fetched.value.get("value", []) if isinstance(fetched.value, dict) else []
-    known = {int(r["Id"]): str(r.get("Name") or "") for r in rows}
-    listing = ", ".join(f"{i} {name}".strip() for i, name in sorted(known.items()))
-    unknown = [a for a in configured if a not in known]
-    if unknown:
-        return (
-            Check(
-                "Core/Applications",
-                "fail",
-                f"NORCE_APPLICATION_IDS lists {unknown}, which the tenant does not have "
-                f"(it has: {listing or 'none'}) -- fix NORCE_APPLICATION_IDS",
-                ConfigError.exit_code,
-            ),
-            None,
-        )
-    if not known:
-        return (
-            Check(
-                "Core/Applications",
-                "fail",
-                "the tenant lists no applications -- check that the integration user has "
-                "access to at least one application in Norce Admin",
-                4,
-            ),
-            None,
-        )
-    chosen = "configured: " + ",".join(map(str, configured)) if configured else "loading all"
-    first = configured[0] if configured else min(known)
-    return Check("Core/Applications", "ok", f"{len(known)} ({listing}); {chosen}"), first
+    return {int(r["Id"]): str(r.get("Name") or "") for r in rows}
 
 
 def _metadata(
-    client: QueryClient, namespace: str, header_app: int | None, wanted: set[str]
-) -> Check:
+    client: QueryClient, namespace: str, wanted: set[str]
+) -> tuple[Check, EdmService | ExtractError]:
     name = f"{namespace}/$metadata"
     try:
-        raw, seconds = _timed(lambda: client.metadata(namespace, RequestContext(name, header_app)))
+        raw, seconds = _timed(lambda: client.metadata(namespace, RequestContext(name)))
         service = parse_edmx(raw)
     except ExtractError as exc:
-        return Check(name, "fail", str(exc), exc.exit_code)
+        expected = [s.path for s in CATALOG if s.namespace == namespace and s.path in wanted]
+        level: Level = "warn" if expected and all(_best_effort(p) for p in expected) else "fail"
+        if not expected:
+            level = "warn"
+        detail = skip_reason(exc)
+        if expected:
+            detail = f"a run skips {', '.join(expected)}: {detail}"
+        return Check(name, level, detail, exc.exit_code if level == "fail" else 0), exc
     expected = sorted(
         s.entity_set for s in CATALOG if s.namespace == namespace and s.path in wanted
     )
     missing = [s for s in expected if s not in service.sets]
     if missing:
-        return Check(
-            name,
-            "warn",
-            f"does not declare {', '.join(missing)}; those sets are skipped by every run "
-            f"(remove them from NORCE_ENTITIES to silence this)",
+        return (
+            Check(
+                name,
+                "warn",
+                f"does not declare {', '.join(missing)}; those sets are skipped by every run "
+                f"(remove them from NORCE_ENTITIES to silence this)",
+            ),
+            service,
         )
+    return (
+        Check(
+            name,
+            "ok",
+            f"{len(service.sets)} entity set(s), {len(expected)} of them loaded ({seconds:.2f} s)",
+        ),
+        service,
+    )
+
+
+def _best_effort(path: str) -> bool:
+    return any(s.path == path and s.best_effort for s in CATALOG)
+
+
+def _write_report(
+    client: QueryClient,
+    settings: Settings,
+    path: Path,
+    found: ApplicationContext | str,
+    services: dict[str, EdmService | ExtractError],
+) -> Check:
+    """Assess every selected set and write the tenant report to ``path``."""
+    privacy = PrivacyPolicy(settings.extract.pii_salt.reveal(), settings.extract.pii_overrides)
+    existing = warehouse_types(settings.warehouse.path)
+    app = found.header if isinstance(found, ApplicationContext) else None
+    lines: dict[str, str] = {}
+    assessed: list[SetAssessment] = []
+    for spec in select_specs(list(settings.extract.entities or []) or None):
+        service = services.get(spec.namespace)
+        if isinstance(service, EdmService):
+            lines[spec.namespace] = f"ok, {len(service.sets)} entity set(s) declared"
+            try:
+                assessed.append(
+                    assess_set(
+                        client, spec, service, privacy, application_id=app, existing=existing
+                    )
+                )
+            except ExtractError as exc:
+                return Check("tenant report", "fail", str(exc), exc.exit_code)
+            continue
+        reason = skip_reason(service) if service is not None else "not requested"
+        lines[spec.namespace] = f"FAILED: {reason}"
+        assessed.append(
+            SetAssessment(spec, "skipped", notes=[f"skipped: its $metadata failed: {reason}"])
+        )
+    text = render_tenant_report(settings, context=found, namespaces=lines, sets=assessed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return Check("tenant report", "fail", f"cannot write {path}: {exc.strerror}", 8)
+    skipped = sum(a.verdict == "skipped" for a in assessed)
+    adapted = sum(a.verdict == "loaded, adapted" for a in assessed)
     return Check(
-        name,
+        "tenant report",
         "ok",
-        f"{len(service.sets)} entity set(s), {len(expected)} of them loaded ({seconds:.2f} s)",
+        f"written to {path}: {len(assessed)} entity sets, {adapted} adapted, {skipped} skipped",
     )
 
 

@@ -15,7 +15,8 @@ from extract.errors import PipelineError
 __all__ = ["PARTIAL_EXIT_CODE", "DbtFailed", "RunFailed", "exit_code_for"]
 
 PARTIAL_EXIT_CODE = 10
-"""Some partitions loaded and some failed."""
+"""Some partitions loaded and some failed, or some entity sets were skipped (the rest was
+loaded, built and published)."""
 
 
 class RunFailed(PipelineError):
@@ -34,8 +35,10 @@ class RunFailed(PipelineError):
         "failed ones resume from their last committed batch"
     )
 
-    def __init__(self, message: str, *, exit_code: int, report: object = None) -> None:
-        super().__init__(message, exit_code=exit_code)
+    def __init__(
+        self, message: str, *, exit_code: int, report: object = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, exit_code=exit_code, hint=hint)
         self.report = report
 
     def __reduce__(self) -> tuple[Any, tuple[object, ...]]:

@@ -118,12 +118,29 @@ def _outcome(report: RunReport) -> None:
         what = report.dbt.error or f"{len(failed)} node(s) failed: {shown}"
         raise DbtFailed(f"dbt build failed: {what}", report=report)
     if summary.status in ("failed", "partial"):
-        failed_parts = [p for p in summary.partitions if p.status == "failed"]
-        code = PARTIAL_EXIT_CODE if summary.status == "partial" else summary.exit_code
-        first = failed_parts[0].error if failed_parts else "unknown error"
-        raise RunFailed(
-            f"{len(failed_parts)} partition(s) failed, e.g. {first}", exit_code=code, report=report
-        )
+        raise _run_failed(report)
+
+
+def _run_failed(report: RunReport) -> RunFailed:
+    """The error of a run that skipped sets or had partitions fail: one line naming them."""
+    summary = report.summary
+    failed_parts = [p for p in summary.partitions if p.status == "failed"]
+    code = PARTIAL_EXIT_CODE if summary.status == "partial" else summary.exit_code
+    parts: list[str] = []
+    if summary.skipped:
+        names = ", ".join(s.entity for s in summary.skipped)
+        parts.append(f"{len(summary.skipped)} entity set(s) skipped ({names})")
+    if failed_parts:
+        parts.append(f"{len(failed_parts)} partition(s) failed")
+    hint = None
+    if failed_parts:
+        first = failed_parts[0].error or "unknown error"
+    else:  # only skips: the first one's cause, and its own advice as the hint
+        first, _, advice = summary.skipped[0].reason.partition(" -- ")
+        hint = advice or None
+    return RunFailed(
+        f"{' and '.join(parts)}, e.g. {first}", exit_code=code, report=report, hint=hint
+    )
 
 
 # Results stay in this process: nothing is persisted (the report and the partition results
@@ -198,7 +215,7 @@ def _build_and_publish(
     dbt_result: DbtRunResult | None = None
     skipped: str | None = None
     if summary.status == "failed":
-        skipped = "every partition failed"
+        skipped = "nothing was loaded: every set failed or was skipped"
     elif not run_dbt:
         skipped = "not requested"
     else:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flows.charts import Chart, revenue_chart, runs_chart
+from flows.render_tenant import tenant_overview, tenant_sections
 from flows.report import RunReport
 from flows.terminal import terminal_safe
 
@@ -91,6 +92,7 @@ def _overview(r: RunReport) -> Section:
         ("token requests", fmt_count(s.token_requests)),
         ("retries", fmt_count(s.total("retries"))),
         ("429 responses", fmt_count(s.total("rate_limited"))),
+        *tenant_overview(s),
         ("5xx responses", fmt_count(s.total("server_errors"))),
         ("quarantined records", fmt_count(s.total("quarantined"))),
         ("forgotten records purged", fmt_count(sum(s.purged.values()))),
@@ -229,6 +231,7 @@ def report_sections(report: RunReport, *, detail: bool = True) -> list[Section]:
     parts = [
         _overview(report),
         _entities(report),
+        *tenant_sections(report.summary, Section),
         _tables(report),
         _dbt(report, detail),
         _publish(report),
@@ -339,6 +342,8 @@ def table_artifact_rows(report: RunReport) -> list[dict[str, Any]]:
                 "freshness": fmt_time(t.freshness) if t else "-",
             }
         )
+    for skipped in report.summary.skipped:
+        rows.append(_skipped_artifact_row(skipped.entity))
     overhead = report.summary.overhead
     rows.append(
         {
@@ -363,3 +368,27 @@ def table_artifact_rows(report: RunReport) -> list[dict[str, Any]]:
         }
     )
     return rows
+
+
+def _skipped_artifact_row(entity: str) -> dict[str, Any]:
+    """The artifact row of a set the run skipped (its reason is in the markdown report)."""
+    return {
+        "entity": entity,
+        "table": "-",
+        "status": "skipped",
+        "rows_loaded": 0,
+        "pages": 0,
+        "requests": 0,
+        "retries": 0,
+        "rate_limited_429": 0,
+        "server_errors_5xx": 0,
+        "quarantined": 0,
+        "purged": 0,
+        "source_count": None,
+        "loaded_count": 0,
+        "count_match": None,
+        "seconds": 0.0,
+        "watermark": "-",
+        "table_rows": None,
+        "freshness": "-",
+    }

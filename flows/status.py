@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +19,24 @@ from extract.errors import WarehouseError
 from extract.settings import WarehouseSettings
 from flows.render import Section, fmt_age, fmt_count, fmt_time, sections_text
 from flows.report import TableFigures, table_figures
+from flows.status_tenant import (
+    CapabilityLine,
+    NoticeLine,
+    capabilities_section,
+    notices_section,
+    read_capabilities,
+    read_notices,
+)
 
-__all__ = ["RunRow", "StateRow", "WarehouseStatus", "read_status", "render_status"]
+__all__ = [
+    "CapabilityLine",
+    "NoticeLine",
+    "RunRow",
+    "StateRow",
+    "WarehouseStatus",
+    "read_status",
+    "render_status",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +81,11 @@ class WarehouseStatus:
     states: list[StateRow] = field(default_factory=list)
     quarantined: int = 0
     erasures: int = 0
+    notices: list[NoticeLine] = field(default_factory=list)
+    """The last run's skipped sets, degraded privacy and fallbacks."""
+    degraded_runs: set[str] = field(default_factory=set)
+    """Runs (among ``runs``) whose privacy was degraded."""
+    capabilities: list[CapabilityLine] = field(default_factory=list)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -90,42 +111,38 @@ def read_status(warehouse: WarehouseSettings, *, last_runs: int = 5) -> Warehous
             hint="check the file's permissions; re-create it with `norce-wh run`",
         ) from exc
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        tables = _present_tables(con)
-        publish_row = (
-            con.execute(
-                "select run_id, published_at from meta.publishes order by published_at desc limit 1"
-            ).fetchone()
-            if "meta.publishes" in tables
-            else None
-        )
-        runs = (
-            [
-                RunRow(*row)
-                for row in con.execute(
-                    "select run_id, command, mode, started_at, finished_at, status, rows, "
-                    "requests, error from meta.run_history order by started_at desc limit ?",
-                    [last_runs],
-                ).fetchall()
-            ]
-            if "meta.run_history" in tables
-            else []
-        )
-        states = (
-            [
-                StateRow(entity, app, part, watermark, bool(in_progress))
-                for entity, app, part, watermark, in_progress in con.execute(
-                    "select entity, application_id, part, watermark, pending_until is not null "
-                    "from meta.state order by entity, application_id, part"
-                ).fetchall()
-            ]
-            if "meta.state" in tables
-            else []
-        )
-        quarantined = _count(con, "meta.quarantine", tables)
-        erasures = _count(con, "meta.erasures", tables)
+        status = _read(con, target, running, last_runs)
     finally:
         con.close()
+    return replace(status, tables=table_figures(target))
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection, target: Path, running: str | None, last_runs: int
+) -> WarehouseStatus:
+    """Everything ``status`` shows from ``meta`` (tables that predate a version: empty)."""
+    con.execute("SET TimeZone = 'UTC'")
+    tables = _present_tables(con)
+    publish_row = (
+        con.execute(
+            "select run_id, published_at from meta.publishes order by published_at desc limit 1"
+        ).fetchone()
+        if "meta.publishes" in tables
+        else None
+    )
+    runs = (
+        [
+            RunRow(*row)
+            for row in con.execute(
+                "select run_id, command, mode, started_at, finished_at, status, rows, "
+                "requests, error from meta.run_history order by started_at desc limit ?",
+                [last_runs],
+            ).fetchall()
+        ]
+        if "meta.run_history" in tables
+        else []
+    )
+    notices, degraded = read_notices(con, tables, [r.run_id for r in runs])
     return WarehouseStatus(
         published=target,
         exists=True,
@@ -134,11 +151,25 @@ def read_status(warehouse: WarehouseSettings, *, last_runs: int = 5) -> Warehous
         size=target.stat().st_size,
         running=running,
         runs=runs,
-        tables=table_figures(target),
-        states=states,
-        quarantined=quarantined,
-        erasures=erasures,
+        states=_states(con, tables),
+        quarantined=_count(con, "meta.quarantine", tables),
+        erasures=_count(con, "meta.erasures", tables),
+        notices=notices,
+        degraded_runs=degraded,
+        capabilities=read_capabilities(con, tables),
     )
+
+
+def _states(con: duckdb.DuckDBPyConnection, present: set[str]) -> list[StateRow]:
+    if "meta.state" not in present:
+        return []
+    return [
+        StateRow(entity, app, part, watermark, bool(in_progress))
+        for entity, app, part, watermark, in_progress in con.execute(
+            "select entity, application_id, part, watermark, pending_until is not null "
+            "from meta.state order by entity, application_id, part"
+        ).fetchall()
+    ]
 
 
 def _present_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -208,8 +239,18 @@ def render_status(status: WarehouseStatus) -> str:
         if status.running:
             lines.append(f"A run is in progress: {status.running}.")
         return "\n".join(lines) + "\n"
+    sections = [_overview_section(status), _runs_section(status)]
+    if status.notices:
+        sections.append(notices_section(status.notices))
+    sections += [_tables_section(status), _state_section(status)]
+    if status.capabilities:
+        sections.append(capabilities_section(status.capabilities))
+    return sections_text(sections)
+
+
+def _overview_section(status: WarehouseStatus) -> Section:
     now = status.now
-    overview = Section(
+    return Section(
         "Warehouse",
         ("item", "value"),
         [
@@ -225,7 +266,10 @@ def render_status(status: WarehouseStatus) -> str:
             ("erasure requests", fmt_count(status.erasures)),
         ],
     )
-    runs = Section(
+
+
+def _runs_section(status: WarehouseStatus) -> Section:
+    return Section(
         "Last runs",
         ("run", "command", "mode", "started", "seconds", "status", "rows", "requests"),
         [
@@ -235,7 +279,7 @@ def render_status(status: WarehouseStatus) -> str:
                 r.mode,
                 fmt_time(r.started_at),
                 f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-",
-                r.status,
+                f"{r.status}, DEGRADED" if r.run_id in status.degraded_runs else r.status,
                 fmt_count(r.rows),
                 fmt_count(r.requests),
             )
@@ -243,7 +287,10 @@ def render_status(status: WarehouseStatus) -> str:
         ],
         notes=[f"{r.run_id} error: {r.error.splitlines()[0]}" for r in status.runs if r.error],
     )
-    tables = Section(
+
+
+def _tables_section(status: WarehouseStatus) -> Section:
+    return Section(
         "Tables",
         ("table", "rows", "freshest row", "age"),
         [
@@ -251,12 +298,15 @@ def render_status(status: WarehouseStatus) -> str:
                 f"{t.schema}.{t.table}",
                 fmt_count(t.rows),
                 fmt_time(t.freshness),
-                fmt_age(t.freshness, now),
+                fmt_age(t.freshness, status.now),
             )
             for t in status.tables
         ],
     )
-    state = Section(
+
+
+def _state_section(status: WarehouseStatus) -> Section:
+    return Section(
         "Incremental state",
         ("entity set", "application", "part", "watermark", "age", "pass in progress"),
         [
@@ -265,10 +315,9 @@ def render_status(status: WarehouseStatus) -> str:
                 str(s.application_id) if s.application_id else "all",
                 s.part or "-",
                 fmt_time(s.watermark),
-                fmt_age(s.watermark, now),
+                fmt_age(s.watermark, status.now),
                 "yes" if s.in_progress else "no",
             )
             for s in status.states
         ],
     )
-    return sections_text([overview, runs, tables, state])

@@ -53,7 +53,7 @@ def profile_sim_server() -> Iterator[Any]:
     running: dict[tuple[Any, ...], SimulatorServer] = {}
 
     def start(profile: str, scale: float = 0.05, seed: int = 42, **app_kwargs: Any) -> Any:
-        key = (profile, scale, seed, tuple(sorted(app_kwargs.items())))
+        key = (profile, scale, seed, repr(sorted(app_kwargs.items())))
         if key not in running:
             sim = Simulator.create(seed=seed, scale=scale, profile=profile)
             running[key] = SimulatorServer(sim, admin=True, **app_kwargs).start()

@@ -129,6 +129,10 @@ class QueryClient:
             what="$metadata",
             size_is_retryable=False,
         )
+        self.context_application_id: int | None = api.context_application_id
+        """``applicationId`` header of requests whose context names no application: the
+        Norce docs ask for the header on every call. Set by application discovery
+        (:func:`extract.http.appcontext.discover_applications`)."""
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -222,8 +226,13 @@ class QueryClient:
         """
         url = self._resolve(path_or_url, params)
         headers = {"Accept": accept} if accept else {}
-        if context.application_id is not None:
-            headers["applicationId"] = str(context.application_id)
+        application = (
+            context.application_id
+            if context.application_id is not None
+            else self.context_application_id
+        )
+        if application is not None:
+            headers["applicationId"] = str(application)
         request = _Request(url, headers, parse, limits or self._page_limits)
         with context.stats.timed(self._clock):
             return self._with_retries(request, context)
@@ -231,7 +240,8 @@ class QueryClient:
     def _with_retries(self, req: _Request[T], context: RequestContext) -> Fetched[T]:
         """Send until a success, a failure not worth retrying, or the policy gives up."""
         policy = context.retry or self.retry
-        failures = {"page": 0, "transport": 0}
+        failures = {"page": 0, "transport": 0, "quota": 0}
+        quota_waited = 0.0  # seconds waited out 429s without Retry-After (bounded by time)
         refreshed = False
         while True:
             self.budget.take(context.entity)
@@ -249,20 +259,33 @@ class QueryClient:
             except RetryableError as err:
                 kind = failure_kind(err)
                 failures[kind] += 1
-                delay = policy.wait(err, failures[kind], self._draw)
+                delay = policy.wait(err, failures[kind], self._draw, waited_s=quota_waited)
                 if delay is None:
                     err.attempts = attempt
                     _explain_long_wait(err, policy.max_retry_after_s)
                     raise
+                if isinstance(err, RateLimited):
+                    self._wait_out_429(err, kind, delay, context)
+                    quota_waited += delay if kind == "quota" else 0.0
+                limit = policy.limit(kind)
                 log.info(
-                    "%s: %s; retry %d/%d in %.2f s",
+                    "%s: %s; retry %d/%s in %.2f s",
                     context.entity,
                     err.message,
                     failures[kind],
-                    policy.limit(kind),
+                    limit if limit is not None else f"{policy.rate_limit_patience_s:g} s",
                     delay,
                 )
                 self._sleep(delay)
+
+    def _wait_out_429(
+        self, err: RateLimited, kind: str, delay: float, context: RequestContext
+    ) -> None:
+        """Count a wait after a 429; without ``Retry-After`` every thread waits with it (a
+        quota window is the host's, not the request's)."""
+        context.stats.add(rate_limit_waits=1, rate_limit_wait_s=delay)
+        if kind == "quota":
+            self.throttle.hold(delay)
 
     def _draw(self) -> float:
         with self._rng_lock:

@@ -25,7 +25,8 @@ class RequestContext:
 
     Attributes:
         entity: ``Namespace/EntitySet`` named in messages and errors.
-        application_id: Sent as the ``applicationId`` header when given.
+        application_id: Sent as the ``applicationId`` header; ``None``: the client's
+            context application (the header goes on every call once one is known).
         stats: Counts every attempt, retry, error and byte.
         retry: The retry policy; ``None`` uses the client's (``NORCE_MAX_RETRIES``).
     """

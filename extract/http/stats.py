@@ -32,6 +32,10 @@ class RequestStats:
     """Responses whose body was truncated or not valid JSON."""
     bytes: int = 0
     """Response body bytes received."""
+    rate_limit_waits: int = 0
+    """Waits after a 429 before trying again."""
+    rate_limit_wait_s: float = 0.0
+    """Seconds those waits lasted."""
     token_requests: int = 0
     """Requests to the token endpoint."""
     elapsed_s: float = 0.0

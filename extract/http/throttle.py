@@ -178,6 +178,12 @@ class Throttle:
                     self._paused_until, now + max(DECREASE_WINDOW_S, 1.0 / self._rate)
                 )
 
+    def hold(self, seconds: float) -> None:
+        """Start no request for ``seconds`` (a quota window answering 429 without saying for
+        how long: every thread waits with the one that backs off)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
     def reward(self) -> None:
         """Count a success; every ``recover_every`` successes the rate grows back a step."""
         with self._lock:

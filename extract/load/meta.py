@@ -331,7 +331,13 @@ def keep_erased_orders(con: duckdb.DuckDBPyConnection, order_ids: list[Any]) -> 
 
 def forget_erased_orders(con: duckdb.DuckDBPyConnection, order_ids: list[Any]) -> None:
     """Drop locally erased orders from ``meta.erased_orders`` once the source forgets them."""
-    _x(con, "delete from meta.erased_orders where order_id in (select unnest(?))", [order_ids])
+    # compared as text: a tenant may serve order ids as strings (the 2.0 schema pages do)
+    _x(
+        con,
+        "delete from meta.erased_orders "
+        "where cast(order_id as varchar) in (select cast(unnest(?) as varchar))",
+        [order_ids],
+    )
 
 
 def erase_quarantined(

@@ -6,7 +6,14 @@
 
 from __future__ import annotations
 
-__all__ = ["DEMO_DDL", "META_DDL", "PUBLISH_DDL", "QUARANTINE_UPGRADE"]
+__all__ = [
+    "CAPABILITIES_DDL",
+    "DEMO_DDL",
+    "META_DDL",
+    "NOTICES_DDL",
+    "PUBLISH_DDL",
+    "QUARANTINE_UPGRADE",
+]
 
 DEMO_DDL = """create table if not exists meta.demo (
     created_at timestamptz, seed integer, scale double, note varchar
@@ -19,6 +26,31 @@ PUBLISH_DDL = """create table if not exists meta.publishes (
     source varchar not null,      -- working database the copy was made from
     target varchar not null       -- published file
 )"""
+
+CAPABILITIES_DDL = """create table if not exists meta.capabilities (
+    namespace varchar not null,       -- '' for what holds for the whole tenant
+    entity varchar not null,          -- Namespace/EntitySet; '' for the tenant
+    capability varchar not null,      -- key_type | count | key_order | cursor_filter |
+                                      -- application_filter | application_header
+    value varchar,                    -- yes | no | - (not probed) | a type | a rule
+    metadata_hash varchar,            -- the namespace's $metadata it was learned against
+    detail varchar,
+    learned_at timestamptz not null,
+    run_id varchar not null,
+    primary key (namespace, entity, capability)
+)"""
+"""What the tenant supports, learned on first contact and reused until its ``$metadata``
+changes (:mod:`extract.load.meta_notes`)."""
+
+NOTICES_DDL = """create table if not exists meta.run_notices (
+    run_id varchar not null,
+    kind varchar not null,            -- skipped | degraded | fallback
+    entity varchar not null,
+    detail varchar not null,
+    exit_code integer,                -- skipped: the exit code of what caused it
+    recorded_at timestamptz not null
+)"""
+"""Per run: entity sets skipped (and why), privacy degraded, fallbacks taken."""
 
 META_DDL: tuple[str, ...] = (
     "create schema if not exists raw",
@@ -97,6 +129,8 @@ META_DDL: tuple[str, ...] = (
         rows_removed bigint, note varchar
     )""",
     PUBLISH_DDL,
+    CAPABILITIES_DDL,
+    NOTICES_DDL,
 )
 """Schemas ``raw`` and ``meta`` and every ``meta`` table; run when a warehouse is opened."""
 

@@ -79,6 +79,8 @@ class PageQuery:
     """``$top`` per request (the server clamps it to 500)."""
     count: bool = False
     """Ask ``$count=true`` on the first page only."""
+    ordered: bool = True
+    """Send ``$orderby=<key>`` (off for a tenant that refuses it: pages in server order)."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ class Cursor:
             params["$select"] = q.select
         if q.expand:
             params["$expand"] = q.expand
-        params["$orderby"] = ",".join(q.key)
+        if q.ordered:
+            params["$orderby"] = ",".join(q.key)
         params["$top"] = str(top)
         if skip:
             params["$skip"] = str(skip)

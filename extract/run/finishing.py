@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from extract.errors import BudgetExhausted, ExtractError
-from extract.load import meta
+from extract.load import meta, meta_notes
 from extract.load.erasure import erase_from_raw
+from extract.load.meta_notes import NoticeRow
 from extract.run import sweeps
 from extract.run.context import RunContext
 from extract.run.partitions import SetPlan
@@ -49,9 +50,14 @@ def finish_run(ctx: RunContext, plan: RunPlan, results: Sequence[PartitionResult
         purged=purged,
         overhead=ctx.overhead,
         budget_spent=plan.budget_spent or any(r.status == "budget" for r in results),
-        skipped=dict(plan.skipped),
+        skipped=list(plan.skipped),
+        degraded=list(plan.degraded),
+        fallbacks=[*plan.fallbacks, *ctx.fallbacks],
+        capabilities=list(plan.capabilities),
+        application_context=plan.application_context,
     )
     _record(ctx, summary)
+    _record_notices(ctx, summary)
     log.info(
         "run %s %s: %d rows, %d requests, %.1f s",
         summary.run_id,
@@ -78,7 +84,17 @@ def _sweep(ctx: RunContext, plan: RunPlan, set_plan: SetPlan) -> dict[str, int]:
             ctx.warn(f"{path}: request budget spent before the forgotten sweep")
         except ExtractError as exc:
             ctx.warn(f"{path}: forgotten-records sweep failed: {exc}")
-    if ctx.settings.extract.key_sweep and spec.mode == "incremental":
+    if entity_plan.degraded:
+        # no forget flag to honour: a person deleted at the source must still leave raw
+        try:
+            purged[path] = purged.get(path, 0) + sweeps.purge_missing(
+                ctx, entity_plan, apps, header
+            )
+        except BudgetExhausted:
+            ctx.warn(f"{path}: request budget spent before the deleted-people sweep")
+        except ExtractError as exc:
+            ctx.warn(f"{path}: deleted-people sweep failed: {exc}")
+    elif ctx.settings.extract.key_sweep and spec.mode == "incremental":
         try:
             sweeps.mark_deleted(ctx, entity_plan, apps, header)
         except ExtractError as exc:
@@ -93,8 +109,25 @@ def apply_erasures(ctx: RunContext) -> int:
     return sum(erase_from_raw(ctx.warehouse, cid, email) for cid, email in requests)
 
 
+def _record_notices(ctx: RunContext, s: RunSummary) -> None:
+    """The run's skipped sets, degraded privacy and fallbacks, in ``meta.run_notices``."""
+    now = datetime.now(UTC)
+    rows = [NoticeRow(s.run_id, "skipped", k.entity, k.reason, k.exit_code, now) for k in s.skipped]
+    rows += [NoticeRow(s.run_id, "degraded", _entity(d), d, None, now) for d in s.degraded]
+    rows += [NoticeRow(s.run_id, "fallback", _entity(f), f, None, now) for f in s.fallbacks]
+    if rows:
+        with ctx.warehouse.transaction() as con:
+            meta_notes.write_notices(con, rows)
+
+
+def _entity(line: str) -> str:
+    """The ``Namespace/EntitySet`` a notice line starts with."""
+    return line.split(" ", 1)[0].removesuffix(":")
+
+
 def _record(ctx: RunContext, s: RunSummary) -> None:
-    failed = [p for p in s.partitions if p.status == "failed"]
+    failed = [f"{p.entity}: {p.error}" for p in s.partitions if p.status == "failed"]
+    failed += [f"{k.entity}: skipped -- {k.reason}" for k in s.skipped]
     row = meta.RunFinishedRow(
         run_id=s.run_id,
         finished_at=s.finished_at or datetime.now(UTC),
@@ -104,7 +137,7 @@ def _record(ctx: RunContext, s: RunSummary) -> None:
         rows=s.total("rows"),
         quarantined=s.total("quarantined"),
         warnings="\n".join(s.warnings) or None,
-        error="\n".join(f"{p.entity}: {p.error}" for p in failed) or None,
+        error="\n".join(failed) or None,
     )
     with ctx.warehouse.transaction() as con:
         meta.update_run(con, row)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from extract.decode.pages import DecodedPage, PageDecoder, Rejected
 from extract.decode.private import PrivatePayload, PrivateRecords
-from extract.errors import BudgetExhausted, ExtractError
+from extract.errors import BudgetExhausted, ExtractError, RequestRejected
 from extract.http.client import RequestContext
 from extract.load import meta
 from extract.load.batch import BatchWriter
@@ -46,7 +46,7 @@ def load_partition(ctx: RunContext, partition: Partition) -> PartitionResult:
         spec.path, spec.table, partition.application_id, partition.part, start.kind
     )
     try:
-        _load(ctx, partition, start, result)
+        _load_counting(ctx, partition, start, result)
     except BudgetExhausted:
         result.status = "budget"
     except ExtractError as exc:
@@ -85,7 +85,34 @@ def _start(ctx: RunContext, partition: Partition) -> Start:
     )
 
 
-def _load(ctx: RunContext, partition: Partition, start: Start, result: PartitionResult) -> None:
+def _load_counting(
+    ctx: RunContext, partition: Partition, start: Start, result: PartitionResult
+) -> None:
+    """Load the pass, with ``$count`` on its first page unless the tenant refuses it.
+
+    A 400 to a first page carrying ``$count`` is what a tenant with counting switched off
+    answers (the message text is not matched): the pass is asked again without it, and the
+    set's recorded capability says so from now on.
+    """
+    plan = partition.plan
+    count = (
+        ctx.settings.extract.verify_counts
+        and plan.count
+        and start.state.last_key is None  # a resumed pass has rows committed already
+        and not ctx.count_refused(plan.spec.path)
+    )
+    try:
+        _load(ctx, partition, start, result, count=count)
+    except RequestRejected as exc:
+        if not (count and exc.status == 400 and result.pages == 0):
+            raise
+        ctx.refuse_count(plan.spec.path)
+        _load(ctx, partition, start, result, count=False)
+
+
+def _load(
+    ctx: RunContext, partition: Partition, start: Start, result: PartitionResult, *, count: bool
+) -> None:
     plan, spec = partition.plan, partition.plan.spec
     state = start.state
     result.watermark_before = state.watermark
@@ -97,16 +124,22 @@ def _load(ctx: RunContext, partition: Partition, start: Start, result: Partition
         select=plan.select,
         expand=plan.expand,
         top=spec.page_size,
-        count=ctx.settings.extract.verify_counts and not continuing,
+        count=count,
+        ordered=plan.ordered,
     )
     decoder = PageDecoder(plan, ctx.privacy)
     pages = iter_pages(
         ctx.client,
         query,
-        strategy=spec.paging,
-        context=RequestContext(spec.path, partition.header_application_id, result.stats),
+        strategy=plan.paging,
+        context=RequestContext(
+            spec.path,
+            partition.header_application_id,
+            result.stats,
+            ctx.retry_for(spec.best_effort),
+        ),
         decode=decoder,
-        start_after=state.last_key if spec.paging == "keyset" else None,
+        start_after=state.last_key if plan.paging == "keyset" else None,
     )
     writer = BatchWriter(
         ctx.warehouse,

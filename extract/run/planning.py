@@ -1,10 +1,13 @@
-"""Planning a run: which sets, against which ``$metadata``, as which partitions.
+"""Planning a run: which applications, which sets, against which ``$metadata``, as which
+partitions -- and which sets are skipped, and why.
 
-:func:`plan_run` lists the applications, then plans namespace by namespace: one
-``$metadata`` request per namespace, and per entity set either a plan (reconciled with the
-catalog, raw tables created or evolved, partitions listed) or a reason to skip it. The
-partitions come out in start order. A request budget spent while planning ends planning
-cleanly (the run extracts nothing and the next run starts over); it is not an error.
+:func:`plan_run` lists the applications (:func:`~extract.http.appcontext.discover_applications`
+also fixes the ``applicationId`` header of every later call), then plans namespace by
+namespace (:mod:`extract.run.namespaces`): one ``$metadata`` request each, capabilities
+reused or probed, and per entity set either a plan or a :class:`SkippedSet`. A failure
+confined to one set or one namespace skips just that; the partitions of every other set
+come out in start order. A request budget spent while planning ends planning cleanly (the
+run extracts nothing and the next run starts over); it is not an error.
 """
 
 from __future__ import annotations
@@ -13,18 +16,16 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-
-from extract.decode.pages import KeyDecoder
-from extract.errors import BudgetExhausted, ConfigError, ServerError
+from extract.errors import BudgetExhausted, ConfigError
+from extract.http.appcontext import discover_applications
 from extract.load import meta
-from extract.load.tables import ensure_tables
+from extract.run.capabilities import record_tenant_capability
 from extract.run.context import RunContext
+from extract.run.namespaces import NamespacePlan, plan_namespace
 from extract.run.partitions import Partition, SetPlan
-from extract.run.splitting import partitions_for
+from extract.run.results import SkippedSet
+from extract.schema.capabilities import SetCapabilities
 from extract.schema.catalog import CATALOG, EntitySpec, select_specs
-from extract.schema.metadata import EdmService, parse_edmx
-from extract.schema.reconcile import reconcile
 
 __all__ = ["RunPlan", "SetPlan", "plan_run"]
 
@@ -43,22 +44,32 @@ class RunPlan:
         partitions: Every partition, in the order to start them.
         skipped: Sets left out, with the reason.
         budget_spent: The request budget ran out while planning (nothing is extracted).
+        degraded: Why privacy is degraded, one line per set.
+        fallbacks: What the run does differently for what the tenant supports.
+        capabilities: What each planned set accepts.
+        application_context: Which ``applicationId`` header is used, and why.
     """
 
     mode: str
     application_ids: list[int] = field(default_factory=list)
     sets: list[SetPlan] = field(default_factory=list)
     partitions: list[Partition] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
+    skipped: list[SkippedSet] = field(default_factory=list)
     budget_spent: bool = False
+    degraded: list[str] = field(default_factory=list)
+    fallbacks: list[str] = field(default_factory=list)
+    capabilities: list[SetCapabilities] = field(default_factory=list)
+    application_context: str | None = None
 
 
 def plan_run(ctx: RunContext) -> RunPlan:
     """Plan the run and record its start in ``meta.run_history``.
 
     Raises:
-        ConfigError: Unknown entity set or application id.
-        FatalError, RetryableError, DataContractError: A request or a plan failed.
+        ConfigError: Unknown entity set or application id, or no application context the
+            tenant accepts.
+        AuthError: Credentials refused.
+        FatalError, RetryableError: Listing the applications failed.
     """
     specs = _specs(ctx)
     mode = _run_mode(ctx)
@@ -75,15 +86,24 @@ def plan_run(ctx: RunContext) -> RunPlan:
         )
     plan = RunPlan(mode)
     try:
-        plan.application_ids = _applications(ctx)
+        plan.application_ids = _applications(ctx, plan)
         for namespace, in_namespace in _by_namespace(specs):
-            _plan_namespace(ctx, plan, namespace, in_namespace)
+            _take(plan, plan_namespace(ctx, namespace, in_namespace, plan.application_ids))
     except BudgetExhausted:
         plan.partitions, plan.budget_spent = [], True
         ctx.warn("request budget spent while planning; nothing extracted")
     plan.partitions.sort(key=_start_order)
     _log_plan(ctx, plan)
     return plan
+
+
+def _take(plan: RunPlan, part: NamespacePlan) -> None:
+    plan.sets += part.sets
+    plan.partitions += part.partitions
+    plan.skipped += part.skipped
+    plan.degraded += part.degraded
+    plan.fallbacks += part.fallbacks
+    plan.capabilities += part.capabilities
 
 
 def _specs(ctx: RunContext) -> list[EntitySpec]:
@@ -111,26 +131,14 @@ def _by_namespace(specs: list[EntitySpec]) -> Iterator[tuple[str, list[EntitySpe
     yield from groups.items()
 
 
-def _applications(ctx: RunContext) -> list[int]:
+def _applications(ctx: RunContext, plan: RunPlan) -> list[int]:
     """The application ids to load: the configured ones, checked, or every one listed."""
     configured = list(ctx.request.applications or ctx.settings.api.application_ids or [])
-    try:
-        fetched = ctx.client.get(
-            "Core/Applications",
-            {"$select": "Id", "$orderby": "Id"},
-            parse=KeyDecoder(("Id",), (pa.int32(),)),
-            context=ctx.overhead_context(
-                "Core/Applications", configured[0] if configured else None
-            ),
-        )
-    except ServerError as exc:
-        if configured:
-            raise
-        raise ConfigError(
-            ["the tenant would not list Core/Applications without an application context"],
-            hint="set NORCE_APPLICATION_IDS to the application ids to load",
-        ) from exc
-    known = [int(v) for v in fetched.value.tables["keys"].column("Id").to_pylist()]
+    found = discover_applications(ctx.client, configured=configured, stats=ctx.overhead)
+    plan.application_context = found.describe()
+    rule = {True: "required", False: "not required", None: "not tested"}[found.header_required]
+    record_tenant_capability(ctx, "application_header", rule, found.describe())
+    known = list(found.listed)
     if not configured:
         return known
     unknown = [a for a in configured if a not in known]
@@ -141,42 +149,6 @@ def _applications(ctx: RunContext) -> list[int]:
         )
         raise ConfigError([msg], hint="fix NORCE_APPLICATION_IDS")
     return configured
-
-
-def _plan_namespace(
-    ctx: RunContext, plan: RunPlan, namespace: str, specs: list[EntitySpec]
-) -> None:
-    """Plan the sets of one namespace against its ``$metadata``."""
-    header = plan.application_ids[0] if plan.application_ids else None
-    raw = ctx.client.metadata(namespace, ctx.overhead_context(f"{namespace}/$metadata", header))
-    service = parse_edmx(raw)
-    for spec in specs:
-        outcome = _plan_set(ctx, service, spec)
-        if isinstance(outcome, str):
-            plan.skipped[spec.path] = outcome
-            ctx.warn(f"{spec.path}: {outcome}; skipped")
-            continue
-        plan.sets.append(outcome)
-        plan.partitions += partitions_for(ctx, outcome, plan.application_ids)
-
-
-def _plan_set(ctx: RunContext, service: EdmService, spec: EntitySpec) -> SetPlan | str:
-    """One set's plan, or why it is skipped. Raises for failures that stop the run."""
-    if spec.entity_set not in service.sets:
-        return "the service does not declare this set"
-    plan = reconcile(spec, service, ctx.privacy)
-    for warning in plan.warnings:
-        ctx.warn(warning)
-    changes = ensure_tables(ctx.warehouse, plan, rebuild=ctx.request.mode == "full")
-    resync = any(c.change in ("added", "type_changed") for c in changes)
-    if resync:
-        # rows loaded before the change lack the new values: re-read the whole set
-        described = ", ".join(f"{c.table}.{c.column} {c.change}" for c in changes)
-        ctx.warn(
-            f"{spec.path}: source schema changed ({described}); "
-            "re-reading the set in full to fill the new columns"
-        )
-    return SetPlan(plan, resync, len(changes))
 
 
 _CATALOG_ORDER = {spec.path: i for i, spec in enumerate(CATALOG)}
@@ -195,10 +167,12 @@ def _log_plan(ctx: RunContext, plan: RunPlan) -> None:
         if plan.mode == "first"
         else f"{plan.mode} mode"
     )
+    skipped = f", {len(plan.skipped)} set(s) skipped" if plan.skipped else ""
     log.info(
-        "run %s: %d partitions, %s, up to %d at a time",
+        "run %s: %d partitions, %s, up to %d at a time%s",
         ctx.run_id,
         len(plan.partitions),
         mode,
         ctx.settings.throttle.max_inflight,
+        skipped,
     )

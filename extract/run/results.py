@@ -6,8 +6,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from extract.http.stats import RequestStats
+from extract.schema.capabilities import SetCapabilities
 
-__all__ = ["PartitionResult", "ProgressEvent", "RunSummary"]
+__all__ = ["PartitionResult", "ProgressEvent", "RunSummary", "SkippedSet"]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedSet:
+    """An entity set a run left out, and why (it is named in the output, report, ``meta``).
+
+    Attributes:
+        entity: ``Namespace/EntitySet``.
+        reason: One line: what failed and what to do.
+        exit_code: The exit code of what caused it (as its error would have).
+    """
+
+    entity: str
+    reason: str
+    exit_code: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +93,23 @@ class RunSummary:
     """Requests outside partitions: $metadata, applications, key bounds, sweeps."""
     budget_spent: bool = False
     """The run's request budget ran out (before or during the partitions)."""
-    skipped: dict[str, str] = field(default_factory=dict)
-    """Entity sets left out of the run, with the reason."""
+    skipped: list[SkippedSet] = field(default_factory=list)
+    """Entity sets left out of the run (their ``$metadata``, plan or probe failed)."""
+    degraded: list[str] = field(default_factory=list)
+    """Why privacy is degraded: sets holding personal data with no forget flag."""
+    fallbacks: list[str] = field(default_factory=list)
+    """What the run did differently because of what the tenant supports."""
+    capabilities: list[SetCapabilities] = field(default_factory=list)
+    """What each planned set accepts (learned on first contact, reused since)."""
+    application_context: str | None = None
+    """Which ``applicationId`` header the run used, and why."""
 
     @property
     def status(self) -> str:
+        """``ok``, ``partial`` (something failed or was skipped, something else loaded),
+        ``failed`` (nothing loaded) or ``budget`` (the request budget ran out)."""
         states = {p.status for p in self.partitions}
-        if "failed" in states:
+        if "failed" in states or self.skipped:
             return "partial" if states - {"failed", "skipped"} else "failed"
         if "budget" in states or self.budget_spent:
             return "budget"
@@ -91,7 +117,9 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
+        """The code of what failed (10 when failures differ); 0 when nothing did."""
         codes = [p.exit_code for p in self.partitions if p.status == "failed"]
+        codes += [s.exit_code for s in self.skipped]
         if not codes:
             return 0
         return codes[0] if len(set(codes)) == 1 else 10
@@ -106,10 +134,18 @@ class RunSummary:
             "network_errors",
             "bad_payloads",
             "bytes",
+            "rate_limit_waits",
         ):
             in_partitions = sum(int(getattr(p.stats, attr)) for p in self.partitions)
             return in_partitions + int(getattr(self.overhead, attr))
         return sum(int(getattr(p, attr)) for p in self.partitions)
+
+    @property
+    def rate_limit_wait_s(self) -> float:
+        """Seconds spent waiting after 429s, over the run (threads waited together)."""
+        return self.overhead.rate_limit_wait_s + sum(
+            p.stats.rate_limit_wait_s for p in self.partitions
+        )
 
     @property
     def count_mismatches(self) -> list[PartitionResult]:

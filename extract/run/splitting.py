@@ -65,7 +65,7 @@ def _splittable(plan: EntityPlan) -> bool:
         spec.key_ranges > 1
         and spec.mode == "incremental"
         and len(spec.key) == 1
-        and spec.paging == "keyset"
+        and plan.paging == "keyset"
     )
 
 

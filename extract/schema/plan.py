@@ -12,7 +12,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from extract.schema.catalog import EntitySpec
+from extract.schema.catalog import EntitySpec, Paging
 from extract.schema.metadata import EdmEntityType, EdmProperty
 
 __all__ = ["LOADER_COLUMNS", "PARENT", "RENAMED_SUFFIX", "Column", "EntityPlan", "TablePlan"]
@@ -89,6 +89,13 @@ class EntityPlan:
         backfill_field: The business date for ``--since`` backfills, if declared.
         application_filter: Filter ``ApplicationId eq N`` per application.
         warnings: One line per difference between the catalog and the service.
+        paging: How pages are requested (the catalog's strategy unless the tenant refuses
+            ordering or filtering on the key: then ``nextlink``).
+        ordered: Send ``$orderby=<key>`` (off when the tenant refuses it).
+        count: Ask ``$count`` on a pass's first page (off when the tenant refuses it).
+        personal: Raw columns holding personal data (kept or hashed).
+        degraded: Why privacy is degraded for this set (it holds personal data but the
+            tenant declares no forget flag), or ``None``.
     """
 
     spec: EntitySpec
@@ -101,6 +108,11 @@ class EntityPlan:
     backfill_field: str | None
     application_filter: bool
     warnings: tuple[str, ...]
+    paging: Paging
+    ordered: bool = True
+    count: bool = True
+    personal: tuple[str, ...] = ()
+    degraded: str | None = None
 
     @property
     def main(self) -> TablePlan:

@@ -63,6 +63,7 @@ class _Reconciler:
         self.service = service
         self.privacy = privacy
         self.warnings: list[str] = []
+        self.personal: list[str] = []
         self.entity_type = service.set_type(spec.entity_set)
 
     def warn(self, text: str) -> None:
@@ -73,7 +74,9 @@ class _Reconciler:
         spec, et = self.spec, self.entity_type
         self.require_key(et, spec.key, spec.table)
         cursor = self.declared_cursor()
-        forgotten = self.optional_field(spec.forgotten_field, "GDPR flag", "not purged")
+        forgotten = self.optional_field(
+            spec.forgotten_field, "GDPR flag", "people it forgets are found by a key sweep"
+        )
         backfill = self.optional_field(spec.backfill_field, "backfill field", "unavailable")
         # Fields the loader itself relies on are requested even if the catalog's select
         # leaves them out, and must reach the table unchanged.
@@ -115,6 +118,22 @@ class _Reconciler:
             backfill_field=backfill,
             application_filter=application_filter,
             warnings=tuple(self.warnings),
+            paging=spec.paging,
+            personal=tuple(self.personal),
+            degraded=self.degraded(forgotten),
+        )
+
+    def degraded(self, forgotten: str | None) -> str | None:
+        """Why privacy is degraded: personal data kept, no forget flag to honour."""
+        flag = self.spec.forgotten_field
+        if flag is None or forgotten is not None or not self.personal:
+            return None
+        shown = ", ".join(self.personal[:3]) + (" ..." if len(self.personal) > 3 else "")
+        return (
+            f"{self.spec.path} holds personal data ({shown}) but the tenant declares no "
+            f"forget flag ({flag}): people it erases by deleting them are removed by a key "
+            "sweep on every run; people it only anonymises stay until "
+            f"--full-refresh --entities {self.spec.path}"
         )
 
     # -- pieces -----------------------------------------------------------------------
@@ -137,7 +156,10 @@ class _Reconciler:
                 "no cursor left, falling back to full loads"
             )
         elif missing:
-            self.warn(f"cursor field {', '.join(missing)} not declared by the service; skipped")
+            self.warn(
+                f"cursor field {', '.join(missing)} not declared by the service; incremental "
+                f"loads use {', '.join(declared)}"
+            )
         return declared
 
     def optional_field(self, name: str | None, what: str, consequence: str) -> str | None:
@@ -161,7 +183,7 @@ class _Reconciler:
             return list(et.properties)
         for name in select:
             if et.prop(name) is None:
-                self.warn(f"{label} {name} not declared by the service; skipped")
+                self.warn(f"{label} {name} not declared by the service; left out")
         wanted = set(select) | set(required)
         return [p for p in et.properties if p.name in wanted]
 
@@ -191,6 +213,8 @@ class _Reconciler:
                 )
             if action == "drop":
                 continue
+            if personal.get(prop.name) is not None:
+                self.personal.append(f"{table}.{name}")
             requested.append(prop.name)
             if not is_supported(prop.edm_type):
                 self.warn(f"{name} has unsupported type {prop.edm_type}; loaded as VARCHAR")
@@ -278,15 +302,15 @@ class _Reconciler:
     def navigation_target(self, name: str, *, collection: bool) -> EdmEntityType | None:
         nav = self.entity_type.nav(name)
         if nav is None:
-            self.warn(f"expand {name} not declared by the service; skipped")
+            self.warn(f"expand {name} not declared by the service; left out")
             return None
         if nav.collection != collection:
             shape = "a collection" if nav.collection else "single-valued"
-            self.warn(f"expand {name} is {shape} in the service, unlike the catalog; skipped")
+            self.warn(f"expand {name} is {shape} in the service, unlike the catalog; left out")
             return None
         target = self.service.types.get(nav.target)
         if target is None:
-            self.warn(f"expand {name}: target type {nav.target} not declared; skipped")
+            self.warn(f"expand {name}: target type {nav.target} not declared; left out")
             return None
         return target
 

@@ -102,6 +102,10 @@ def api_problems(api: ApiSettings) -> list[str]:
         bad = [i for i in api.application_ids if i <= 0]
         if bad:
             problems.append(f"NORCE_APPLICATION_IDS must be positive integers, got {bad}")
+    if api.context_application_id is not None and api.context_application_id < 0:
+        problems.append(
+            f"NORCE_CONTEXT_APPLICATION_ID must be >= 0, got {api.context_application_id}"
+        )
     if not _positive(api.timeout_s):
         problems.append(f"NORCE_TIMEOUT_S must be > 0, got {api.timeout_s}")
     if not _positive(api.connect_timeout_s):
@@ -139,6 +143,8 @@ def throttle_problems(t: ThrottleSettings) -> list[str]:
             f"throttle.backoff_max_s ({t.backoff_max_s}) must be >= backoff_base_s "
             f"({t.backoff_base_s})"
         )
+    if not (math.isfinite(t.rate_limit_patience_s) and t.rate_limit_patience_s >= 0):
+        problems.append(f"NORCE_RATE_LIMIT_PATIENCE_S must be >= 0, got {t.rate_limit_patience_s}")
     if t.request_budget is not None and t.request_budget < 1:
         problems.append(
             f"NORCE_REQUEST_BUDGET must be >= 1 (unset it for no limit), got {t.request_budget}"

@@ -101,6 +101,15 @@ class ApiSettings:
         shown="all in `Core/Applications`",
         help="comma list of application ids to load",
     )
+    context_application_id: int | None = setting(
+        None,
+        parse=parse_opt_int,
+        env="NORCE_CONTEXT_APPLICATION_ID",
+        shown="the first application loaded",
+        help="`applicationId` header of calls not tied to one application (`Core/Applications`, "
+        "`$metadata`, client-wide sets); unset: listing the applications is tried without the "
+        "header, then with `0`, and later calls send the first application loaded",
+    )
     timeout_s: float = setting(
         30.0, parse=parse_float, env="NORCE_TIMEOUT_S", help="seconds to wait for a response"
     )
@@ -178,6 +187,13 @@ class ThrottleSettings:
     )
     min_rps: float = setting(
         0.2, parse=parse_float, help="floor the request rate drops to after repeated 429s"
+    )
+    rate_limit_patience_s: float = setting(
+        180.0,
+        parse=parse_float,
+        env="NORCE_RATE_LIMIT_PATIENCE_S",
+        help="seconds one request keeps waiting out 429s that give no `Retry-After` (a "
+        "per-minute quota: waits reach the end of its window) before it fails",
     )
 
     def __post_init__(self) -> None:

@@ -14,7 +14,6 @@ import pytest
 from extract.errors import (
     AuthError,
     ConfigError,
-    DataContractError,
     ExtractError,
     WarehouseError,
 )
@@ -174,11 +173,18 @@ def test_schema_drift_is_recorded_or_refused(tmp_path: Path) -> None:
         compare_all(settings, sim, tables=("orders",))
         before = table_checksums(settings.warehouse.work_database)
         sim.change_type("Orders", "Order", "DeliveryZipCode", "Edm.Int32")  # narrowing
-        with pytest.raises(DataContractError) as info:
-            load(settings, entities=ORDERS)
-        assert info.value.exit_code == 6
-        assert "--full-refresh" in one_line(info.value)
-        assert table_checksums(settings.warehouse.work_database) == before  # nothing written
+        # refused for that set alone: it is skipped (exit 6, what to do), the rest loads
+        refused = load(settings, entities=[*ORDERS, "Core/Currencies"])
+        assert refused.status == "partial"
+        (skipped,) = refused.skipped
+        assert (skipped.entity, skipped.exit_code) == ("Orders/Orders", 6)
+        assert "--full-refresh --entities Orders/Orders" in skipped.reason
+        assert "\n" not in skipped.reason
+        alone = load(settings, entities=ORDERS)
+        assert (alone.status, alone.exit_code) == ("failed", 6)
+        after = table_checksums(settings.warehouse.work_database)
+        assert after["orders"] == before["orders"]  # nothing written to the refused set
+        assert after["currencies"][0] > 0
     con = duckdb.connect(str(settings.warehouse.work_database), read_only=True)
     try:
         changes = con.execute(

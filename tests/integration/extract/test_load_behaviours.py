@@ -39,13 +39,14 @@ def test_budget_stops_cleanly_and_next_run_resumes(server, tmp_path: Path) -> No
     truth = sim.truth("Orders", "Orders")
     app1 = truth.filter(truth["ApplicationId"] == 1).height
     kept = truth.filter((truth["ApplicationId"] == 1) & ~truth["IsForgotten"]).height
-    # planning takes 4 requests (applications, $metadata, two key bounds); 3 pages remain
-    # for two key-range partitions of ~750 rows each: one finishes, one stops mid-way
+    # planning takes 5 requests (applications, $metadata, the first contact's capability
+    # probe, two key bounds); 3 pages remain for two key-range partitions of ~750 rows
+    # each: one finishes, one stops mid-way
     limited = settings_for(
         url,
         tmp_path,
         overrides={"extract.batch_rows": 400},
-        NORCE_REQUEST_BUDGET="7",
+        NORCE_REQUEST_BUDGET="8",
         NORCE_APPLICATION_IDS="1",
         NORCE_VERIFY_COUNTS="false",
     )

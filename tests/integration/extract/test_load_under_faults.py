@@ -55,7 +55,8 @@ def test_load_under_faults_matches_source_except_quarantined_poison(tmp_path: Pa
         lo = int(after.strip("[]")) if after else 0
         hi = int(before.strip("[]")) if before else 2**62
         assert lo < poison < hi
-        assert "500" in error
+        # the poison answers 500; a random 5xx of the fault mix may be the last one seen
+        assert "server error" in error and "(HTTP 5" in error
         compared = sum(compare_table(con, sim, t, exclude={"orders": {poison}}) for t in CHECKED)
         assert compared > 3000
         assert con.execute("select count(*) from raw.orders where Id = ?", [poison]).fetchall() == [

@@ -372,6 +372,8 @@ def test_request_stats_add_merge_snapshot():
         "network_errors": 0,
         "bad_payloads": 0,
         "bytes": 100,
+        "rate_limit_waits": 0,
+        "rate_limit_wait_s": 0.0,
         "token_requests": 0,
         "elapsed_s": 0.5,
     }

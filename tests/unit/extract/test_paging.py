@@ -126,6 +126,14 @@ def test_nextlink_following(tenant, make_client):
     assert "$skip=500" in items[1].url
 
 
+def test_nextlink_in_server_order_for_a_tenant_refusing_orderby_on_the_key(tenant, make_client):
+    endpoint = serve(tenant, ids=list(range(1, 1235)), next_links=True)
+    query = PageQuery(path=PATH, key=("Id",), top=500, ordered=False)
+    items = pages(make_client(), query, strategy="nextlink")
+    assert delivered(items) == list(range(1, 1235))
+    assert not any("$orderby" in p for p in endpoint.seen)
+
+
 @pytest.mark.parametrize("total", [1234, 1000, 1500, 499])
 @pytest.mark.parametrize("top", [1000, 500, 200])
 def test_nextlink_with_top_capping_the_chain(tenant, make_client, top, total):

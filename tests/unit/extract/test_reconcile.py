@@ -178,8 +178,8 @@ def test_undeclared_expands_are_skipped_with_a_warning() -> None:
     plan = reconcile(ORDERS, orders_service(), POLICY)
 
     assert plan.warnings == (
-        "Orders/Orders: expand Infos not declared by the service; skipped",
-        "Orders/Orders: expand ShipTo not declared by the service; skipped",
+        "Orders/Orders: expand Infos not declared by the service; left out",
+        "Orders/Orders: expand ShipTo not declared by the service; left out",
     )
 
 
@@ -199,8 +199,8 @@ def test_undeclared_selected_field_is_skipped_with_a_warning() -> None:
     assert plan.select == "Id,OrderNo,Created,Updated"
     assert plan.expand == "Items($select=Id,OrderId)"
     assert plan.warnings == (
-        "Orders/Orders: field Shipped not declared by the service; skipped",
-        "Orders/Orders: Items field Qty not declared by the service; skipped",
+        "Orders/Orders: field Shipped not declared by the service; left out",
+        "Orders/Orders: Items field Qty not declared by the service; left out",
     )
 
 
@@ -223,9 +223,10 @@ def test_partly_missing_cursor_keeps_the_rest() -> None:
     plan = reconcile(ORDERS, orders_service(order_props=props), POLICY)
 
     assert plan.cursor == ("Created",)
-    assert "Orders/Orders: cursor field Updated not declared by the service; skipped" in (
-        plan.warnings
-    )
+    assert (
+        "Orders/Orders: cursor field Updated not declared by the service; "
+        "incremental loads use Created"
+    ) in plan.warnings
 
 
 def test_missing_optional_fields_are_warned_and_left_out() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extract.errors import BadPayload, NetworkError, RateLimited, RetryableError, ServerError
-from extract.http.retry import MAX_RETRY_AFTER_S, RetryPolicy, failure_kind
+from extract.http.retry import MAX_RETRY_AFTER_S, QUOTA_PROBE_S, RetryPolicy, failure_kind
 from extract.settings import ThrottleSettings
 
 POLICY = RetryPolicy(page_retries=3, transport_retries=5, backoff_base_s=1.0, backoff_max_s=10.0)
@@ -24,7 +24,8 @@ def high() -> float:
     [
         (ServerError("boom", status=500), "page"),
         (BadPayload("truncated"), "page"),
-        (RateLimited("slow down", status=429), "transport"),
+        (RateLimited("slow down", status=429, retry_after=3.0), "transport"),
+        (RateLimited("slow down", status=429), "quota"),
         (NetworkError("reset"), "transport"),
     ],
 )
@@ -96,3 +97,42 @@ def test_the_jitter_draw_is_taken_only_for_a_backoff() -> None:
     assert draws == []
     POLICY.wait(ServerError("x", status=500), 1, draw)
     assert draws == [0.5]
+
+
+QUOTA = RetryPolicy(
+    page_retries=3,
+    transport_retries=2,
+    backoff_base_s=0.5,
+    backoff_max_s=60.0,
+    rate_limit_patience_s=100.0,
+)
+
+
+def test_a_429_without_retry_after_is_bounded_by_time_not_by_count() -> None:
+    err = RateLimited("quota", status=429)  # no Retry-After: a per-minute quota window
+    assert QUOTA.limit("quota") is None
+    # far more retries than transport_retries, as long as patience is left
+    assert QUOTA.wait(err, 40, high, waited_s=50.0) is not None
+    assert QUOTA.wait(err, 40, high, waited_s=100.0) is None
+    # the last wait is cut to the patience left
+    assert QUOTA.wait(err, 40, high, waited_s=95.0) == pytest.approx(5.0)
+
+
+def test_quota_waits_back_off_up_to_the_probe_interval() -> None:
+    err = RateLimited("quota", status=429)
+    waits = [QUOTA.wait(err, n, high) for n in range(1, 10)]
+    assert waits[:5] == pytest.approx([0.5, 1.0, 2.0, 4.0, 8.0], rel=1e-5)
+    assert all(w == pytest.approx(QUOTA_PROBE_S, rel=1e-5) for w in waits[5:])
+
+
+def test_quota_waits_outlast_a_sixty_second_window() -> None:
+    """Waiting until the patience is used up reaches well past one 60 s window, unlike
+    six exponential retries (0.5 + 1 + ... + 16 = 31.5 s at most)."""
+    err = RateLimited("quota", status=429)
+    policy = RetryPolicy.from_settings(ThrottleSettings())  # the defaults a user runs with
+    waited, n = 0.0, 0
+    while (delay := policy.wait(err, n + 1, high, waited_s=waited)) is not None:
+        waited, n = waited + delay, n + 1
+    assert waited == pytest.approx(policy.rate_limit_patience_s)
+    assert waited > 60.0
+    assert n > policy.transport_retries
