@@ -47,6 +47,9 @@ def quiet_prefect_environment(verbose: bool = False) -> None:
     # No telemetry from a warehouse loader (and hosts without internet log errors for it).
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Without a Prefect server a run starts a temporary one; on a busy 2-core host it can
+    # take longer than Prefect's 20 s default, which would fail the run before it starts.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 class _QuietPrefectConsole(logging.Filter):
