@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import sections
+from bench import cycle_report, sections
 from bench.bounds import explain
 from bench.sections import table
 from bench.targets import evaluate
@@ -54,6 +54,7 @@ def render(results: dict[str, Any]) -> str:
         *sections.small(results),
         *sections.scaling(results),
         *sections.incremental(results),
+        *cycle_report.section(results),
         *_targets(results, targets),
     ]
     return "\n".join(lines).rstrip() + "\n"

@@ -8,6 +8,9 @@
 3. At the small scale: ours next to dlt with its default loader format and with parquet.
 4. Ours at the other scales, one simulator process each, largest last.
 5. The memory what-ifs at the lever scale (:mod:`bench.levers`).
+6. The 15-minute cycle at every scale of the series (:mod:`bench.cycle`): a full
+   ``norce-wh run``, then one run after k orders changed, timed in its parts, and the
+   publish methods on that warehouse file (:mod:`bench.publish_cost`).
 
 Every contender runs in its own child process with the same concurrency.
 """
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import incremental, levers, scaling
+from bench import cycle, incremental, levers, scaling
 from bench.machine import describe, load_average
 from bench.observe import observe
 from bench.pages import ORDER_TYPES, plan_orders
@@ -55,6 +58,7 @@ class BenchConfig:
     concurrency: int = 4
     ks: tuple[int, ...] = (0, 10, 1000)
     seed: int = 42
+    cycle_k: int = 1000
     quick: bool = False
 
 
@@ -204,6 +208,10 @@ def run_suite(cfg: BenchConfig) -> dict[str, Any]:
                 points.append(scaling.measure(scale, cfg.concurrency, workdir))
         results["scaling"] = points
         results["levers"] = levers.measure(cfg.lever_scale, cfg.concurrency, workdir, cfg.seed)
+        results["cycles"] = [
+            cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed)
+            for scale in cfg.scales
+        ]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["machine"]["load_avg_1m_at_end"] = load_average()
