@@ -59,10 +59,11 @@ class BenchConfig:
     ks: tuple[int, ...] = (0, 10, 1000)
     seed: int = 42
     cycle_k: int = 1000
+    cycle_scales: tuple[float, ...] | None = None
     quick: bool = False
 
 
-QUICK = BenchConfig(main_scale=0.05, scales=(0.05,), lever_scale=0.05, quick=True)
+QUICK = BenchConfig(main_scale=0.05, scales=(0.05,), lever_scale=0.05, cycle_scales=(), quick=True)
 SMALL_SCALE = 0.05
 """Scale of the side-by-side with dlt's default loader format (which cannot do scale 1)."""
 
@@ -179,6 +180,31 @@ def _dlt_default(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     return out
 
 
+def _cycles(cfg: BenchConfig, workdir: Path) -> list[dict[str, Any]]:
+    scales = cfg.scales if cfg.cycle_scales is None else cfg.cycle_scales
+    return [
+        cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed) for scale in scales
+    ]
+
+
+def run_cycles(cfg: BenchConfig) -> dict[str, Any]:
+    """Only the 15-minute cycle at every scale of ``cfg`` (``python -m bench --cycle-only``).
+
+    Returns:
+        ``machine``, ``config``, ``cycles`` and ``total_s``.
+    """
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": describe(), "config": asdict(cfg)}
+    workdir = Path(tempfile.mkdtemp(prefix="norce-bench-"))
+    try:
+        results["cycles"] = _cycles(cfg, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["machine"]["load_avg_1m_at_end"] = load_average()
+    results["total_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
 def run_suite(cfg: BenchConfig) -> dict[str, Any]:
     """Measure everything ``cfg`` asks for.
 
@@ -208,10 +234,7 @@ def run_suite(cfg: BenchConfig) -> dict[str, Any]:
                 points.append(scaling.measure(scale, cfg.concurrency, workdir))
         results["scaling"] = points
         results["levers"] = levers.measure(cfg.lever_scale, cfg.concurrency, workdir, cfg.seed)
-        results["cycles"] = [
-            cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed)
-            for scale in cfg.scales
-        ]
+        results["cycles"] = _cycles(cfg, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["machine"]["load_avg_1m_at_end"] = load_average()
