@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.meter import Meter
+from bench.meter import Meter, cpu_seconds
 from bench.observe import observe
 from bench.ours import settings_env
 from bench.pages import ORDER_TYPES
@@ -56,35 +58,52 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     full = bool(params.get("full_refresh"))
     request = RunRequest(mode="full" if full else "incremental", command="run")
     parts: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     work_db = settings.warehouse.work_database
-    with Meter() as meter:
-        t0 = time.perf_counter()
-        with extract(settings, request) as extracted:
-            summary = extracted.summary
-            parts["extract_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
+    with (
+        Meter() as meter,
+        _part("extract_s", parts, cpu),
+        extract(settings, request) as extracted,
+    ):
+        summary = extracted.summary
+        _close_part("extract_s", parts, cpu)
+        with _part("dbt_s", parts, cpu):
             dbt = build_marts(work_db, full_refresh=full)
-            parts["dbt_s"] = time.perf_counter() - t0
-            if not dbt.success:
-                raise RuntimeError(f"dbt build failed: {dbt.error or dbt.summary()}")
-            t0 = time.perf_counter()
+        if not dbt.success:
+            raise RuntimeError(f"dbt build failed: {dbt.error or dbt.summary()}")
+        with _part("publish_s", parts, cpu):
             published = publish(work_db, settings.warehouse.path, run_id=summary.run_id)
-            parts["publish_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
+        with _part("report_s", parts, cpu):
             report = build_report(summary, database=work_db, dbt=dbt, publish=published)
-            parts["report_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
+        with _part("pages_s", parts, cpu):
             publish_pages(report, work_db, published.target)
-            parts["pages_s"] = time.perf_counter() - t0
     return {
         "status": summary.status,
         "parts": {k: round(v, 3) for k, v in parts.items()},
+        "cpu_parts": {k: round(v, 3) for k, v in cpu.items()},
         "rows": summary.total("rows"),
         "requests": summary.total("requests"),
         "dbt": _dbt_figures(dbt.nodes),
         "published_mib": round(published.bytes / 2**20, 1),
         **meter.figures(),
     }
+
+
+@contextmanager
+def _part(name: str, wall: dict[str, float], cpu: dict[str, float]) -> Iterator[None]:
+    """Time the block as part ``name``: wall and CPU seconds (unless already closed)."""
+    wall[name], cpu[name] = -time.perf_counter(), -cpu_seconds()
+    try:
+        yield
+    finally:
+        _close_part(name, wall, cpu)
+
+
+def _close_part(name: str, wall: dict[str, float], cpu: dict[str, float]) -> None:
+    """End part ``name`` now; a second call changes nothing."""
+    if wall[name] < 0:
+        wall[name] += time.perf_counter()
+        cpu[name] += cpu_seconds()
 
 
 def _dbt_figures(nodes: Any) -> dict[str, Any]:

@@ -17,6 +17,13 @@ def _f(value: float | None, digits: int = 1) -> str:
     return "" if value is None else f"{value:,.{digits}f}"
 
 
+def _part(run: dict[str, Any], part: str) -> str:
+    """``wall s (CPU s)`` of one part of a run."""
+    cpu = run.get("cpu_parts", {}).get(part)
+    wall = _f(run["parts"][part], 2)
+    return wall if cpu is None else f"{wall} ({_f(cpu, 1)})"
+
+
 def section(results: dict[str, Any]) -> list[str]:
     """The cycle tables (nothing when the run measured no cycle)."""
     cycles = results.get("cycles") or []
@@ -32,7 +39,7 @@ def section(results: dict[str, Any]) -> list[str]:
                 _f(full["wall_s"]),
                 f"{cy['changed']:,}",
                 _f(cy["wall_s"], 2),
-                *(_f(cy["parts"][p], 2) for p in PARTS),
+                *(_part(cy, p) for p in PARTS),
                 _f(cy["published_mib"], 0),
                 _f(cy["peak_rss_mib"], 0),
                 f"{cy['load_start']:.2f} -> {cy['load_end']:.2f}",
