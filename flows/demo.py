@@ -98,14 +98,14 @@ QUESTIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
-        "Top 5 products by net revenue (all time)",
+        "Top 5 products by merchandise revenue (all time)",
         """
         select product_name,
                sum(units) as units,
-               round(sum(net_revenue_rc), 2) as net_revenue
+               round(sum(merchandise_revenue_rc), 2) as merchandise_revenue
         from marts.mart_product_performance
         group by product_name
-        order by net_revenue desc
+        order by merchandise_revenue desc
         limit 5
         """,
     ),

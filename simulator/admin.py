@@ -13,6 +13,9 @@ out; data-changing routes return the affected ids.
 ``POST orders/delete``                 same (hard delete)
 ``POST customers/delete``              same (hard delete: the customer, addresses and
                                        company links go, their orders are forgotten)
+``POST rename``                        ``{"namespace", "set", "key", "name"}`` -> ``{"renamed": N}``
+``POST costs``                         ``{"part_no", "price_list_id", "cost"}`` -> changed rows
+``POST currencies/rate``               ``{"code", "rate"}`` (rate card from now on)
 ``POST schema/add-property``           ``{"namespace", "type", "name", "edm_type", "default"}``
 ``POST schema/remove-property``        ``{"namespace", "type", "name"}``
 ``POST schema/change-type``            ``{"namespace", "type", "name", "edm_type"}``
@@ -29,6 +32,7 @@ orders are ``"1000001"``; requests may give ``ids`` as numbers or digit strings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -69,6 +73,17 @@ class AdminApi:
             "customers/forget": _by_ids(sim, sim.forget_customers, _CUSTOMER),
             "orders/delete": _by_ids(sim, sim.delete_orders, _ORDER),
             "customers/delete": _by_ids(sim, sim.delete_customers, _CUSTOMER),
+            "rename": lambda b: {
+                "renamed": sim.rename(
+                    _str(b, "namespace"), _str(b, "set"), b.get("key"), _str(b, "name")
+                )
+            },
+            "costs": lambda b: {
+                "changed": sim.set_cost(
+                    _str(b, "part_no"), int(_num(b, "price_list_id")), Decimal(str(_num(b, "cost")))
+                )
+            },
+            "currencies/rate": self._set_rate,
             "schema/add-property": self._add_property,
             "schema/remove-property": self._remove_property,
             "schema/change-type": self._change_type,
@@ -140,6 +155,11 @@ class AdminApi:
             _str(body, "namespace"), _str(body, "type"), _str(body, "name"), _str(body, "edm_type")
         )
         return {"schema_version": self.app.sim.schema.version}
+
+    def _set_rate(self, body: Payload) -> Payload:
+        code, rate = _str(body, "code"), Decimal(str(_num(body, "rate")))
+        self.app.sim.set_exchange_rate(code, rate)
+        return {"code": code.upper(), "rate": str(rate)}
 
     def _faults(self, body: Payload) -> Payload:
         config = FaultConfig.parse(body.get("spec") or "")

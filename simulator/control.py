@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
 
 from simulator.clock import Clock
 from simulator.generate import activity, changes
+from simulator.generate.common import INTEGRATION_USER
 from simulator.generate.world import World, build_world, install
 from simulator.profiles import Profile, resolve, shape_schema
 from simulator.schema import DEFAULT_DECIMAL, Property, Schema, build_schema
@@ -92,7 +94,7 @@ class Simulator:
         shape_schema(schema, tenant)
         frames, world = build_world(seed, scale, anchor.astimezone(UTC))
         store = Store(schema, Clock())
-        install(store, frames)
+        install(store, frames, world)
         return cls(store, world, tenant)
 
     # -- time -------------------------------------------------------------------------
@@ -154,6 +156,72 @@ class Simulator:
     def delete_orders(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
         """Hard-delete orders with their lines, infos and snapshots (no trace left)."""
         return self._apply(changes.delete_orders, changes.ORDER, n, ids, only_live=False)
+
+    def rename(self, namespace: str, set_name: str, key: object, name: str) -> int:
+        """Rename one row of a set with a single-column key (a product, an application,
+        a payment method, ...): its ``DefaultName`` (or ``Name``); stamps ``Updated``.
+
+        Returns:
+            The number of rows renamed (0 for an unknown key).
+
+        Raises:
+            KeyError: If the set is unknown.
+            ValueError: If its key has several columns or it has no name column.
+        """
+        entity_type = self.schema.set_type(namespace, set_name)
+        if len(entity_type.key) != 1:
+            raise ValueError(f"{namespace}/{set_name} has a composite key")
+        ref = (namespace, entity_type.name)
+        with self.store.lock:
+            frames, found = changes.rename(
+                self.store.base, ref, entity_type.key[0], key, name, self.clock.now()
+            )
+            self._commit(frames)
+        return int(found.size)
+
+    def set_cost(self, part_no: str, price_list_id: int, cost: Decimal) -> int:
+        """Change a SKU's unit cost on a price list (in its currency); stamps ``Updated``.
+
+        Returns:
+            The number of price rows changed (0 for an unknown SKU or price list).
+        """
+        with self.store.lock:
+            frames, rows = changes.set_cost(
+                self.store.base, part_no, price_list_id, Decimal(cost), self.clock.now()
+            )
+            self._commit(frames)
+        return int(rows.size)
+
+    def set_exchange_rate(self, code: str, rate: Decimal) -> None:
+        """Change the rate card (``Core/Currencies`` and ``Application/ClientCurrencies``)
+        from now on: invoices issued from now carry the new rate, earlier ones keep theirs.
+        The rate (value of one unit in EUR) is rounded to 4 decimals.
+
+        Raises:
+            KeyError: If no currency has that code.
+            ValueError: If the rate is not positive.
+        """
+        # Invoices carry the rate with 4 decimals: the card uses the same precision.
+        rate = Decimal(rate).quantize(Decimal("0.0001"))
+        if rate <= 0:
+            raise ValueError(f"an exchange rate must be positive, got {rate}")
+        with self.store.lock:
+            now = self.clock.now()
+            currencies = self.store.base("Core", "Currency")
+            rows = np.flatnonzero((currencies["Code"] == code.upper()).to_numpy())
+            if rows.size == 0:
+                raise KeyError(f"no currency with code {code!r}")
+            currency_id = int(currencies["Id"][int(rows[0])])
+            stamp = {"ExchangeRate": rate, "Updated": now, "UpdatedBy": INTEGRATION_USER}
+            client = self.store.base("Application", "CurrencyClient")
+            client_rows = np.flatnonzero((client["CurrencyId"] == currency_id).to_numpy())
+            self._world.rates.change(currency_id, now, rate)
+            self._commit(
+                {
+                    ("Core", "Currency"): changes.patch(currencies, rows, stamp),
+                    ("Application", "CurrencyClient"): changes.patch(client, client_rows, stamp),
+                }
+            )
 
     def delete_customers(self, n: int = 0, ids: list[int] | None = None) -> list[int]:
         """Erase customers by deleting them: the customer rows, their addresses and company
@@ -224,6 +292,12 @@ class Simulator:
             KeyError: If the namespace or set is unknown.
         """
         return self.store.frame(namespace, self.schema.entity_set(namespace, set_name).entity_type)
+
+    def exchange_rates(self) -> pl.DataFrame:
+        """The rate card's history: ``CurrencyId``, ``ValidFrom``, ``ExchangeRate`` (value of
+        one unit in EUR), one row per rate and the moment it took effect."""
+        with self.store.lock:
+            return self._world.rates.frame
 
     def served_ids(self, namespace: str, type_name: str, ids: list[int]) -> list[int | str]:
         """``ids`` (as the control methods return them) as the API serves the type's key.

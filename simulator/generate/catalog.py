@@ -29,6 +29,7 @@ from simulator.generate.common import (
 from simulator.generate.names import pick, words
 from simulator.generate.pricing import build_price_lists
 from simulator.generate.taxonomy import COLLECTIONS, NOUNS, build_taxonomy
+from simulator.generate.vat import CLASS_SHARES
 from simulator.schema import Schema
 from simulator.store import TypeRef
 
@@ -43,7 +44,6 @@ VARIANTS = {
     "colour": words("Black|Grey|Navy|Green|Sand|White|Rust"),
 }
 SUPPLIERS = 5
-VAT_CLASSES = (np.array([25, 12, 6]), np.array([0.85, 0.10, 0.05]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +54,8 @@ class SkuTable:
     product_id: np.ndarray
     name: pl.Series
     """Order-line ``ProductName``: product name plus the variant when there are several."""
-    vat_rate: np.ndarray
-    """VAT percent (25, 12 or 6)."""
+    vat_class: np.ndarray
+    """VAT class (:mod:`simulator.generate.vat`): the rate depends on where a line ships."""
     weight: np.ndarray
     """Relative popularity."""
     price_cents: np.ndarray
@@ -92,7 +92,7 @@ def build_catalog(
     manufacturer = rng.integers(1, 61, n_products)
     skus_per_product = rng.choice([1, 2, 3, 4], n_products, p=[0.4, 0.3, 0.2, 0.1])
     base_eur = np.clip(rng.lognormal(np.log(35), 0.8, n_products), 3, 900)
-    vat = rng.choice(VAT_CLASSES[0], n_products, p=VAT_CLASSES[1])
+    vat = rng.choice(len(CLASS_SHARES), n_products, p=CLASS_SHARES)
     popularity = rng.lognormal(0, 1.1, n_products)
 
     products = build_frame(
@@ -180,7 +180,7 @@ def build_catalog(
         base_eur[sku_product],
         sku_vat,
         sku_created,
-        anchor_us,
+        anchor,
     )
 
     frames = {
@@ -195,7 +195,7 @@ def build_catalog(
         part_no=part_no,
         product_id=product_id[sku_product],
         name=line_name,
-        vat_rate=sku_vat,
+        vat_class=sku_vat,
         weight=popularity[sku_product] / skus_per_product[sku_product],
         price_cents=price_cents,
         cost_cents=cost_cents,

@@ -26,6 +26,7 @@ import polars as pl
 
 from simulator.generate.common import INTEGRATION_USER
 from simulator.generate.order_lines import FREIGHT_PART_NO
+from simulator.generate.returns import RETURNED_QTY, mark_returned
 from simulator.store import TypeRef
 
 Getter = Callable[[str, str], pl.DataFrame]
@@ -37,6 +38,7 @@ INFO = ("Orders", "OrderInfo")
 SNAPSHOT = ("Orders", "OrderCustomerInfo")
 CUSTOMER = ("Customers", "Customer")
 ADDRESS = ("Customers", "CustomerAddress")
+PRICE = ("Products", "ProductSkuPricelist")
 
 ORDER_PERSONAL = (
     "DeliveryAttention",
@@ -171,8 +173,9 @@ def update_orders(get: Getter, ids: np.ndarray, now: datetime) -> tuple[Frames, 
     """Move orders on (2 -> 4, 4 -> 5 with one unit of a line returned) and stamp them.
 
     Orders in status 5 or 6 only get ``Updated``. Every line of an updated order takes the
-    order's status and ``Updated``; a returned unit recomputes the line's discount and
-    amount and the header's ``LineDiscount``, so line sums stay consistent.
+    order's status and ``Updated``. A return leaves the lines as ordered: one unit of the
+    order's first product line is booked as returned now, which gives the order a credit
+    invoice (see :mod:`simulator.generate.returns`).
     """
     orders = get(*ORDER)
     rows, found = locate(orders, "Id", ids)
@@ -185,51 +188,56 @@ def update_orders(get: Getter, ids: np.ndarray, now: datetime) -> tuple[Frames, 
     stamp = {"Updated": now, "UpdatedBy": INTEGRATION_USER}
     items = patch(items, item_rows, {"StatusId": pl.Series(line_status), **stamp})
 
-    # Part returns: the first product line with more than one unit gives one back.
     returning = found[(old_status == 4) & (new_status == 5)]
-    candidates = (
+    first_lines = (
         items[item_rows]
         .with_row_index("_row")
-        .filter(
-            pl.col("OrderId").is_in(returning.tolist())
-            & (pl.col("PartNo") != FREIGHT_PART_NO)
-            & (pl.col("QtyOrdered") >= 2)
-        )
+        .filter(pl.col("OrderId").is_in(returning.tolist()) & (pl.col("PartNo") != FREIGHT_PART_NO))
         .group_by("OrderId", maintain_order=True)
         .first()
     )
-    discount_delta: dict[int, Decimal] = {}
-    changed_rows, qty, discount, amount = [], [], [], []
-    for line in candidates.iter_rows(named=True):
-        new_qty = line["QtyOrdered"] - 1
-        gross = new_qty * line["PriceSale"]
-        new_discount = (gross * line["DiscountPercentage"] / 100).quantize(CENT, ROUND_HALF_EVEN)
-        discount_delta[line["OrderId"]] = line["DiscountAmount"] - new_discount
-        changed_rows.append(item_rows[line["_row"]])
-        qty.append(new_qty)
-        discount.append(new_discount)
-        amount.append((gross - new_discount).quantize(CENT, ROUND_HALF_EVEN))
-    items = patch(
-        items,
-        np.array(changed_rows, dtype=np.int64),
-        {
-            "QtyOrdered": pl.Series(qty, dtype=pl.Decimal(38, 4)),
-            "DiscountAmount": pl.Series(discount, dtype=pl.Decimal(38, 4)),
-            "LineAmount": pl.Series(amount, dtype=pl.Decimal(38, 4)),
-        },
-    )
-    line_discount = [
-        value - discount_delta.get(order_id, Decimal(0))
-        for order_id, value in zip(
-            found.tolist(), orders["LineDiscount"].gather(rows).to_list(), strict=True
+    if RETURNED_QTY in items.columns and first_lines.height:
+        returned_rows = item_rows[first_lines["_row"].to_numpy()]
+        items = mark_returned(
+            items,
+            returned_rows,
+            np.ones(returned_rows.size, dtype=np.int64),
+            pl.Series([now] * returned_rows.size, dtype=pl.Datetime("us", "UTC")),
         )
-    ]
-    order_values: dict[str, Any] = {
-        "StatusId": pl.Series(new_status),
-        "LineDiscount": pl.Series(line_discount, dtype=pl.Decimal(38, 4)),
-        **stamp,
-    }
     completed = rows[(old_status == 2) & (new_status == 4)]
-    orders = patch(orders, rows, order_values)
+    orders = patch(orders, rows, {"StatusId": pl.Series(new_status), **stamp})
     orders = patch(orders, completed, {"DeliveryDate": now})
     return {ORDER: orders, ITEM: items}, found
+
+
+NAME_COLUMNS = ("DefaultName", "Name")
+"""The display-name column of a row, in order of preference."""
+
+
+def rename(
+    get: Getter, ref: TypeRef, key_column: str, key: object, name: str, now: datetime
+) -> tuple[Frames, np.ndarray]:
+    """Give the row whose ``key_column`` equals ``key`` a new display name; stamps it.
+
+    Raises:
+        ValueError: If the type has no name column.
+    """
+    df = get(*ref)
+    column = next((c for c in NAME_COLUMNS if c in df.columns), None)
+    if column is None:
+        raise ValueError(f"{ref[1]} has no name column ({' or '.join(NAME_COLUMNS)})")
+    rows = np.flatnonzero((df[key_column] == key).to_numpy())
+    stamp = {"Updated": now, "UpdatedBy": INTEGRATION_USER}
+    return {ref: patch(df, rows, {column: name, **stamp})}, df[key_column].gather(rows).to_numpy()
+
+
+def set_cost(
+    get: Getter, part_no: str, price_list_id: int, cost: Decimal, now: datetime
+) -> tuple[Frames, np.ndarray]:
+    """Change a SKU's unit cost on one price list (``CostUnit``; ``CostPurchase`` follows)."""
+    prices = get(*PRICE)
+    hit = (prices["PartNo"] == part_no) & (prices["PriceListId"] == price_list_id)
+    rows = np.flatnonzero(hit.to_numpy())
+    purchase = (cost / Decimal("1.03")).quantize(CENT, ROUND_HALF_EVEN)
+    values = {"CostUnit": cost, "CostPurchase": purchase, "Updated": now}
+    return {PRICE: patch(prices, rows, {**values, "UpdatedBy": INTEGRATION_USER})}, rows

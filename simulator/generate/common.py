@@ -64,11 +64,14 @@ def timestamps(us: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
 
 def money(cents: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
     """Decimal(18,4) amounts from integer cents (exact: never goes through float)."""
-    units = pl.Series(np.asarray(cents, dtype=np.int64) * 100)
-    # Reinterpret 1/10000 units as Decimal(18,4) without arithmetic on the values.
-    arrow = pa.Array.from_buffers(
-        pa.decimal128(18, 4), len(units), [None, _int128_buffer(units.to_numpy())]
-    )
+    return decimal4(np.asarray(cents, dtype=np.int64) * 100, null)
+
+
+def decimal4(units: np.ndarray, null: np.ndarray | None = None) -> pl.Series:
+    """Decimal(18,4) values from integer 1/10000 units (exact: never goes through float)."""
+    values = np.ascontiguousarray(units, dtype=np.int64)
+    # Reinterpret the integers as Decimal(18,4) without arithmetic on the values.
+    arrow = pa.Array.from_buffers(pa.decimal128(18, 4), values.size, [None, _int128_buffer(values)])
     return with_nulls(pl.Series(arrow), null)
 
 

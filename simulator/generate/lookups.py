@@ -7,7 +7,16 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from simulator.generate.common import ColumnValue, build_frame, guids, money, timestamps, to_us
+from simulator.generate.common import (
+    INTEGRATION_USER,
+    ColumnValue,
+    build_frame,
+    decimal4,
+    guids,
+    timestamps,
+    to_us,
+    with_nulls,
+)
 from simulator.generate.markets import (
     COUNTRIES,
     CULTURES,
@@ -16,16 +25,20 @@ from simulator.generate.markets import (
     MARKETS,
     PAYMENT_METHODS,
     SKU_STATUSES,
-    VAT_CODES,
 )
+from simulator.generate.rates import RATE, RateSchedule
+from simulator.generate.vat import vat_codes
 from simulator.schema import Schema
 from simulator.store import TypeRef
 
 
 def build_lookups(
-    schema: Schema, anchor: datetime, rng: np.random.Generator
+    schema: Schema, anchor: datetime, rng: np.random.Generator, rates: RateSchedule
 ) -> dict[TypeRef, pl.DataFrame]:
-    """Every Core and Application lookup frame (catalogue taxonomy lives in catalog.py)."""
+    """Every Core and Application lookup frame (catalogue taxonomy lives in catalog.py).
+
+    Currencies show the rate card's current rates, ``Updated`` when each last changed.
+    """
     setup = to_us(anchor - timedelta(days=4 * 365))
 
     def frame(ns: str, type_name: str, rows: int, **columns: ColumnValue) -> pl.DataFrame:
@@ -35,6 +48,18 @@ def build_lookups(
         return build_frame(et, rows, columns)
 
     n_apps = len(MARKETS)
+    card = rates.current()
+    current_rate = pl.Series(
+        [card.filter(pl.col("CurrencyId") == c[0])["ExchangeRate"][0] for c in CURRENCIES],
+        dtype=RATE,
+    )
+    changed = np.array(
+        [to_us(card.filter(pl.col("CurrencyId") == c[0])["ValidFrom"][0]) for c in CURRENCIES]
+    )
+    never_changed = changed <= setup
+    rate_updated = timestamps(changed, never_changed)
+    rate_updated_by = with_nulls(pl.Series(np.full(changed.size, INTEGRATION_USER)), never_changed)
+    codes = vat_codes()
     app_countries = [
         (m.application_id, c, i == 0) for m in MARKETS for i, c in enumerate(m.country_ids)
     ]
@@ -71,10 +96,12 @@ def build_lookups(
             Id=[c[0] for c in CURRENCIES],
             Code=[c[1] for c in CURRENCIES],
             DefaultName=[c[2] for c in CURRENCIES],
-            ExchangeRate=pl.Series([c[3] for c in CURRENCIES], dtype=pl.Decimal(18, 6)),
+            ExchangeRate=current_rate,
             DefaultPrefix=[c[4] for c in CURRENCIES],
             DefaultSuffix=[c[5] for c in CURRENCIES],
             IsActive=True,
+            Updated=rate_updated,
+            UpdatedBy=rate_updated_by,
         ),
         ("Core", "CurrencyCulture"): frame(
             "Core",
@@ -107,11 +134,11 @@ def build_lookups(
         ("Core", "VatCode"): frame(
             "Core",
             "VatCode",
-            len(VAT_CODES),
-            Id=[v[0] for v in VAT_CODES],
-            Code=[v[1] for v in VAT_CODES],
-            DefaultName=[f"VAT {v[2]}%" for v in VAT_CODES],
-            Rate=money(np.array([v[2] * 100 for v in VAT_CODES])),
+            len(codes),
+            Id=[v[0] for v in codes],
+            Code=[v[1] for v in codes],
+            DefaultName=[v[2] for v in codes],
+            Rate=decimal4(np.array([v[3] * 1000 for v in codes])),
             IsActive=True,
         ),
         ("Core", "SkuStatus"): frame(
@@ -172,8 +199,9 @@ def build_lookups(
             "CurrencyClient",
             len(CURRENCIES),
             CurrencyId=[c[0] for c in CURRENCIES],
-            ExchangeRate=pl.Series([c[3] for c in CURRENCIES], dtype=pl.Decimal(18, 6)),
+            ExchangeRate=current_rate,
             IsPrimary=[c[1] == "SEK" for c in CURRENCIES],
+            Updated=rate_updated,
         ),
         ("Application", "SalesAreaClient"): frame(
             "Application",

@@ -56,8 +56,6 @@ DELIVERY_METHODS = (
 DELIVERY_SHARES = np.array([0.55, 0.25, 0.08, 0.12])
 FREE_FREIGHT_EUR = 60.0
 """Merchandise value (ex VAT, in EUR) above which freight is free (not for Express)."""
-FREIGHT_VAT = 25
-VAT_CODES = ((1, "VAT25", 25), (2, "VAT12", 12), (3, "VAT6", 6), (4, "VAT0", 0))
 SKU_STATUSES = (
     (1, "ACTIVE", "Active"),
     (2, "INACTIVE", "Inactive"),

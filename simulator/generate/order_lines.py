@@ -2,7 +2,9 @@
 
 Money is computed in integer cents, so every identity holds exactly:
 ``LineAmount = QtyOrdered * PriceSale - DiscountAmount`` (ex VAT, 2 decimals) and the
-freight line's ``LineAmount`` equals the header's ``FreightCost``.
+freight line's ``LineAmount`` equals the header's ``FreightCost``. ``VatRate`` is the rate
+of the delivery country for the product's VAT class on the order date (freight: the
+country's standard rate), see :mod:`simulator.generate.vat`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,14 @@ import numpy as np
 import polars as pl
 
 from simulator.generate.catalog import SkuTable
-from simulator.generate.common import build_frame, counter_within, money, weighted_choice
-from simulator.generate.markets import FREIGHT_VAT
+from simulator.generate.common import (
+    build_frame,
+    counter_within,
+    decimal4,
+    money,
+    weighted_choice,
+)
+from simulator.generate.vat import STANDARD, vat_tenths
 from simulator.schema import EntityType
 
 FREIGHT_PART_NO = "FREIGHT"
@@ -33,6 +41,10 @@ class OrderLineInput:
     order_id: np.ndarray
     market: np.ndarray
     currency_id: np.ndarray
+    country_id: np.ndarray
+    """Delivery country: its VAT applies."""
+    order_us: np.ndarray
+    """``OrderDate`` (epoch us): the VAT in force then applies."""
     status: np.ndarray
     created: pl.Series
     updated: pl.Series
@@ -76,7 +88,9 @@ def build_lines(
 
     merchandise = np.bincount(owner, weights=amount, minlength=n).astype(np.int64)
     free = (orders.free_above_cents >= 0) & (merchandise >= orders.free_above_cents)
-    freight = np.where(free, 0, np.rint(orders.freight_incl_cents / (1 + FREIGHT_VAT / 100)))
+    freight_vat = vat_tenths(orders.country_id, np.full(n, STANDARD), orders.order_us)
+    freight = np.where(free, 0, np.rint(orders.freight_incl_cents / (1 + freight_vat / 1000)))
+    line_vat = vat_tenths(orders.country_id[owner], skus.vat_class[sku], orders.order_us[owner])
     freight = freight.astype(np.int64)
     with_freight = np.flatnonzero(freight > 0)
 
@@ -109,7 +123,7 @@ def build_lines(
             "WarehouseId": 1,
             "QtyOrdered": qty_all,
             "CurrencyId": orders.currency_id[all_owner],
-            "VatRate": stack(skus.vat_rate[sku], np.full(f, FREIGHT_VAT)),
+            "VatRate": decimal4(stack(line_vat, freight_vat[with_freight]) * 1000),
             "CostUnit": money(stack(cost, np.zeros(f, dtype=np.int64))),
             "PriceSale": money(price_all),
             "DiscountPercentage": stack(pct, np.zeros(f, dtype=np.int64)),

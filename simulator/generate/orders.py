@@ -30,6 +30,7 @@ from simulator.generate.markets import (
     MARKETS,
 )
 from simulator.generate.order_lines import OrderLineInput, build_lines
+from simulator.generate.returns import no_returns
 from simulator.schema import Schema
 from simulator.store import TypeRef
 
@@ -95,6 +96,8 @@ def build_orders(
             order_id=order_id,
             market=market,
             currency_id=currency,
+            country_id=plan.ship_to["CountryId"].to_numpy(),
+            order_us=plan.order_us,
             status=plan.status,
             created=created,
             updated=updated,
@@ -146,7 +149,7 @@ def build_orders(
     )
     return {
         ("Orders", "Order"): orders,
-        ("Orders", "OrderItem"): lines.items,
+        ("Orders", "OrderItem"): no_returns(lines.items),
         ("Orders", "OrderInfo"): _infos(schema, rng, order_id, created),
         ("Orders", "OrderCustomerInfo"): _customer_infos(schema, plan, info_id, created),
     }

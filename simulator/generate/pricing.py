@@ -8,6 +8,8 @@ computed; the rest have 0 as on real tenants.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import polars as pl
 
@@ -17,9 +19,11 @@ from simulator.generate.common import (
     build_frame,
     money,
     timestamps,
+    to_us,
     with_nulls,
 )
 from simulator.generate.markets import MARKETS, RATES
+from simulator.generate.vat import current_tenths
 from simulator.schema import EntityType
 
 KNOWN_COST_SHARE = 0.7
@@ -39,9 +43,9 @@ def build_price_lists(
     rng: np.random.Generator,
     part_no: pl.Series,
     base_eur: np.ndarray,
-    sku_vat: np.ndarray,
+    sku_vat_class: np.ndarray,
     sku_created: np.ndarray,
-    anchor_us: int,
+    anchor: datetime,
 ) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Price rows for every SKU in every market's price list.
 
@@ -50,15 +54,16 @@ def build_price_lists(
         rng: Source of randomness.
         part_no: PartNo per SKU.
         base_eur: Base consumer price in EUR per SKU.
-        sku_vat: VAT percent per SKU.
+        sku_vat_class: VAT class per SKU; a price list charges its market's home rate.
         sku_created: SKU creation time (epoch us) per SKU.
-        anchor_us: End of history; no price changes after it.
+        anchor: End of history; no price changes after it.
 
     Returns:
         ``(frame, price_cents, cost_cents)``; the arrays have shape (SKUs, markets) and
         hold ``PriceSale`` ex VAT and ``CostUnit`` (0 where unknown) in cents.
     """
     n_skus = part_no.len()
+    anchor_us = to_us(anchor)
     n_markets = len(MARKETS)
     has_cost = rng.random(n_skus) < KNOWN_COST_SHARE
     margin = rng.uniform(0.35, 0.65, n_skus)
@@ -67,7 +72,8 @@ def build_price_lists(
     for m, market in enumerate(MARKETS):
         local = base_eur / float(RATES[market.currency_id])
         incl = _nice_price_cents(local, market.currency_id)
-        price_cents[:, m] = np.rint(incl / (1 + sku_vat / 100))
+        vat = current_tenths(market.country_ids[0], sku_vat_class, anchor)
+        price_cents[:, m] = np.rint(incl / (1 + vat / 1000))
         cost_cents[:, m] = np.where(has_cost, np.rint(price_cents[:, m] * margin), 0)
     price_sku = np.tile(np.arange(n_skus), n_markets)
     price_market = np.repeat(np.arange(n_markets), n_skus)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -19,13 +20,15 @@ import polars as pl
 from simulator.generate import documents, reporting
 from simulator.generate.calendar import order_times
 from simulator.generate.catalog import SkuTable, build_catalog
-from simulator.generate.changes import forget_customers, forget_orders
+from simulator.generate.changes import ITEM, ORDER, forget_customers, forget_orders
 from simulator.generate.common import US_PER_DAY, US_PER_SECOND, rng_for, to_us, weighted_choice
 from simulator.generate.customers import People, backdate_customers, build_customers
 from simulator.generate.lookups import build_lookups
 from simulator.generate.markets import MARKETS
 from simulator.generate.orders import FirstIds, OrderPlan, build_orders
 from simulator.generate.people import buyer_snapshots, guest_pool, ship_to_snapshots
+from simulator.generate.rates import RateSchedule, build_schedule
+from simulator.generate.returns import history_returns
 from simulator.schema import Schema, build_schema
 from simulator.store import Store, TypeRef
 
@@ -49,6 +52,7 @@ class World:
         customers: Home shop and propensity of customer ``Id`` i + 1 at row i.
         guests: Guest snapshot pool; ``guest_people`` says where each guest lives.
         rng: Randomness for control-API changes (deterministic per call sequence).
+        rates: The exchange-rate card over time (invoices carry the rate of their date).
         issued: Highest id ever used per (type, id column): ids of deleted rows are never
             handed out again, as with a database identity column.
     """
@@ -62,6 +66,7 @@ class World:
     guests: pl.DataFrame
     guest_people: People
     rng: np.random.Generator
+    rates: RateSchedule
     issued: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
@@ -73,7 +78,8 @@ def build_world(
         raise ValueError(f"scale must be positive, got {scale}")
     schema = build_schema()
     frames: dict[TypeRef, pl.DataFrame] = {}
-    frames.update(build_lookups(schema, anchor, rng_for(seed, "lookups")))
+    rates = build_schedule(rng_for(seed, "rates"), anchor, HISTORY_DAYS)
+    frames.update(build_lookups(schema, anchor, rng_for(seed, "lookups"), rates))
     catalog_frames, skus = build_catalog(schema, anchor, scale, rng_for(seed, "catalog"))
     frames.update(catalog_frames)
     customer_frames, customers = build_customers(schema, anchor, scale, rng_for(seed, "customers"))
@@ -84,10 +90,22 @@ def build_world(
     n_guests = max(1, round(n_orders * (1 - REGISTERED_SHARE) * 0.85))
     guests, guest_people = guest_pool(rng, n_guests, first_number=customers.market.size + 1)
     world = World(
-        schema, seed, scale, anchor, skus, customers, guests, guest_people, rng_for(seed, "changes")
+        schema,
+        seed,
+        scale,
+        anchor,
+        skus,
+        customers,
+        guests,
+        guest_people,
+        rng_for(seed, "changes"),
+        rates,
     )
     plan = history_plan(world, frames, rng, n_orders)
     frames.update(build_orders(schema, skus, rng, plan, FirstIds(FIRST_ORDER_ID, 1, 1)))
+    frames[ITEM] = history_returns(
+        frames[ORDER], frames[ITEM], rng_for(seed, "returns"), to_us(anchor)
+    )
 
     buyer_id = plan.buyer["CustomerId"].fill_null(0).to_numpy()
     registered = buyer_id > 0
@@ -200,49 +218,58 @@ def history_plan(
     )
 
 
-DERIVED: tuple[tuple[TypeRef, Callable[[Store], pl.DataFrame], tuple[TypeRef, ...]], ...] = (
-    (
-        ("Orders", "Invoice"),
-        documents.invoices,
+Derived = tuple[TypeRef, Callable[[Store], pl.DataFrame], tuple[TypeRef, ...]]
+
+
+def derived_types(rates: RateSchedule) -> tuple[Derived, ...]:
+    """The types computed from others: documents from orders, Reporting aggregates."""
+    return (
         (
-            ("Orders", "Order"),
-            ("Orders", "OrderItem"),
-            ("Orders", "OrderCustomerInfo"),
-            ("Core", "Currency"),
+            ("Orders", "Invoice"),
+            partial(documents.invoices, rates=rates),
+            (
+                ("Orders", "Order"),
+                ("Orders", "OrderItem"),
+                ("Orders", "OrderCustomerInfo"),
+                ("Core", "Currency"),
+            ),
         ),
-    ),
-    (
-        ("Orders", "InvoiceItem"),
-        documents.invoice_items,
-        (("Orders", "Order"), ("Orders", "OrderItem")),
-    ),
-    (
-        ("Orders", "DeliveryNote"),
-        documents.delivery_notes,
-        (("Orders", "Order"), ("Orders", "OrderItem"), ("Orders", "OrderCustomerInfo")),
-    ),
-    (
-        ("Orders", "DeliveryNoteItem"),
-        documents.delivery_note_items,
-        (("Orders", "Order"), ("Orders", "OrderItem")),
-    ),
-    (
-        ("Reporting", "OrderSummaryByMonth"),
-        reporting.order_summary_by_month,
-        (("Orders", "Order"), ("Orders", "OrderItem")),
-    ),
-    (
-        ("Core", "KpiOrder"),
-        reporting.kpi_orders,
-        (("Orders", "Order"), ("Orders", "OrderItem"), ("Core", "Currency")),
-    ),
-)
+        (
+            ("Orders", "InvoiceItem"),
+            documents.invoice_items,
+            (("Orders", "Order"), ("Orders", "OrderItem")),
+        ),
+        (
+            ("Orders", "DeliveryNote"),
+            documents.delivery_notes,
+            (("Orders", "Order"), ("Orders", "OrderItem"), ("Orders", "OrderCustomerInfo")),
+        ),
+        (
+            ("Orders", "DeliveryNoteItem"),
+            documents.delivery_note_items,
+            (("Orders", "Order"), ("Orders", "OrderItem")),
+        ),
+        (
+            ("Reporting", "OrderSummaryByMonth"),
+            reporting.order_summary_by_month,
+            (("Orders", "Order"), ("Orders", "OrderItem")),
+        ),
+        (
+            ("Core", "KpiOrder"),
+            reporting.kpi_orders,
+            (("Orders", "Order"), ("Orders", "OrderItem"), ("Core", "Currency")),
+        ),
+    )
 
 
-def install(store: Store, frames: Mapping[TypeRef, pl.DataFrame]) -> None:
-    """Put generated frames into ``store`` and register the derived types."""
+def install(store: Store, frames: Mapping[TypeRef, pl.DataFrame], world: World) -> None:
+    """Put generated frames into ``store`` and register the derived types.
+
+    Invoices read the world's rate card: a rate change (control API) updates it together
+    with ``Core/Currencies``, which invalidates the cached invoices.
+    """
     with store.lock:
         for (namespace, type_name), df in frames.items():
             store.set_frame(namespace, type_name, df)
-        for (namespace, type_name), build, depends_on in DERIVED:
+        for (namespace, type_name), build, depends_on in derived_types(world.rates):
             store.register_derived(namespace, type_name, build, depends_on)

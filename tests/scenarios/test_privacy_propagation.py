@@ -127,6 +127,14 @@ def _traces(db: Path, customer: int, email_hash: str, orders: list[int]) -> dict
             "select count(*) from marts.mart_customer_rfm where customer_key = $h "
             "or customer_id = $c"
         ),
+        "marts.fct_invoices": (
+            "select count(*) from marts.fct_invoices where list_contains($o, order_id) "
+            "or customer_key = $h"
+        ),
+        "snapshots.snap_customer_segments": (
+            "select count(*) from snapshots.snap_customer_segments where customer_key = $h "
+            "or customer_id = $c"
+        ),
     }
     params = {"c": customer, "h": email_hash, "o": orders}
     con = duckdb.connect(str(db), read_only=True)
@@ -162,6 +170,7 @@ def test_a_forgotten_customer_leaves_raw_marts_and_the_published_file(
         assert before[place] > 0, (place, before)
     for place in ("marts.fct_order_lines", "marts.dim_customers", "marts.mart_customer_rfm"):
         assert before[place] > 0, (place, before)
+    assert before["snapshots.snap_customer_segments"] > 0, before
 
     assert loaded.sim.forget_customers(ids=[customer]) == [customer]
     forgotten = loaded.sim.truth("Orders", "Orders").filter("IsForgotten")["Id"].to_list()

@@ -1,13 +1,16 @@
 {#-
-    One row per customer (customer_key): every buyer in fct_orders, guest or registered, and
-    every registered customer, ordered or not. Lifetime figures count orders that are not
-    cancelled; revenue is net (ex VAT) in the reporting currency.
+    One row per customer (customer_key) as of as_of_date: every buyer of an order placed by
+    then, guest or registered, and every customer registered by then, ordered or not.
+    Lifetime figures count orders that are not cancelled, placed up to the end of
+    as_of_date (UTC); with var as_of_date unset that is all of them, and as_of_date is the
+    latest order day. Revenue is net (ex VAT) in the reporting currency.
 -#}
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    where {{ as_of_filter('ordered_at') }}
 
 ),
 
@@ -19,6 +22,7 @@ registered as (
         count(*) as registered_accounts,
         min(created_at) as registered_at
     from {{ ref('stg_norce__customers') }}
+    where {{ as_of_filter("coalesce(created_at, '-infinity'::timestamptz)") }}
     group by 1
 
 ),
@@ -28,15 +32,14 @@ history as (
     select
         customer_key,
         count(*) filter (where not is_cancelled) as lifetime_orders,
-        count(*) filter (where is_cancelled) as cancelled_orders,
+        count(*) filter (where is_cancelled) as lifetime_cancelled_orders,
         min(ordered_at) filter (where not is_cancelled) as first_ordered_at,
         max(ordered_at) filter (where not is_cancelled) as last_ordered_at,
         min(order_date) filter (where not is_cancelled) as first_order_date,
         max(order_date) filter (where not is_cancelled) as last_order_date,
-        coalesce(sum(item_quantity) filter (where not is_cancelled), 0) as lifetime_item_quantity,
-        coalesce(sum(order_net_amount_rc) filter (where not is_cancelled), 0) as lifetime_revenue_rc,
-        coalesce(sum(order_gross_amount_rc) filter (where not is_cancelled), 0)
-            as lifetime_gross_revenue_rc,
+        {{ money('coalesce(sum(units), 0)') }} as lifetime_units,
+        {{ money('coalesce(sum(net_revenue_rc), 0)') }} as lifetime_net_revenue_rc,
+        {{ money('coalesce(sum(order_total_incl_vat_rc), 0)') }} as lifetime_total_incl_vat_rc,
         max(buyer_customer_id) as buyer_customer_id
     from orders
     group by customer_key
@@ -107,12 +110,12 @@ joined as (
         last_orders.last_country_id,
 
         coalesce(history.lifetime_orders, 0) as lifetime_orders,
-        coalesce(history.cancelled_orders, 0) as cancelled_orders,
-        coalesce(history.lifetime_item_quantity, 0) as lifetime_item_quantity,
-        coalesce(history.lifetime_revenue_rc, 0) as lifetime_revenue_rc,
-        coalesce(history.lifetime_gross_revenue_rc, 0) as lifetime_gross_revenue_rc,
+        coalesce(history.lifetime_cancelled_orders, 0) as lifetime_cancelled_orders,
+        coalesce(history.lifetime_units, 0) as lifetime_units,
+        coalesce(history.lifetime_net_revenue_rc, 0) as lifetime_net_revenue_rc,
+        coalesce(history.lifetime_total_incl_vat_rc, 0) as lifetime_total_incl_vat_rc,
         cast(
-            history.lifetime_revenue_rc / nullif(history.lifetime_orders, 0)
+            history.lifetime_net_revenue_rc / nullif(history.lifetime_orders, 0)
             as decimal(18, 4)
         ) as average_order_value_rc,
         as_of.as_of_date,
@@ -134,13 +137,7 @@ final as (
 
     select
         *,
-        case
-            when lifetime_orders = 0 then 'prospect'
-            when days_since_last_order > {{ var('lapsed_after_days') }} then 'lapsed'
-            when lifetime_orders = 1 then 'one_time'
-            when lifetime_orders <= 4 then 'repeat'
-            else 'loyal'
-        end as customer_segment
+        {{ customer_segment('lifetime_orders', 'days_since_last_order') }} as customer_segment
     from joined
 
 )

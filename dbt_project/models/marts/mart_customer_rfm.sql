@@ -1,6 +1,7 @@
 {#-
     Recency, frequency and monetary scores (1-5, 5 best) and a segment for every customer
-    with at least one non-cancelled order, as of the as_of_date (see dim_customers).
+    with at least one non-cancelled order, as of the as_of_date (see dim_customers), with
+    the customer's first market (application and country of the first order).
 
     Recency and monetary are quintiles of the customer base (percent rank, so equal values
     always share a score). Frequency uses fixed order counts instead, because most
@@ -22,11 +23,13 @@ scored as (
         customer_key,
         customer_id,
         is_registered,
+        first_application_id,
+        first_country_id,
         as_of_date,
         last_order_date,
         days_since_last_order as recency_days,
         lifetime_orders as frequency,
-        lifetime_revenue_rc as monetary_rc,
+        lifetime_net_revenue_rc as monetary_rc,
         1 + least(4, floor(5 * percent_rank() over (order by days_since_last_order desc)))
             as recency_score,
         case
@@ -34,7 +37,7 @@ scored as (
             when lifetime_orders >= 4 then 4
             else lifetime_orders
         end as frequency_score,
-        1 + least(4, floor(5 * percent_rank() over (order by lifetime_revenue_rc)))
+        1 + least(4, floor(5 * percent_rank() over (order by lifetime_net_revenue_rc)))
             as monetary_score
     from customers
 
@@ -46,6 +49,8 @@ final as (
         customer_key,
         customer_id,
         is_registered,
+        first_application_id,
+        first_country_id,
         as_of_date,
         last_order_date,
         recency_days,

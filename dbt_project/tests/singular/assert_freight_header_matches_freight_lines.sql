@@ -1,11 +1,24 @@
 {{ config(severity='warn') }}
 -- Freight is both an order line (PartNo 'FREIGHT') and the header FreightCost; they are
 -- expected to agree. A tenant that books freight differently only gets a warning:
--- order_net_amount (from the lines) stays the revenue figure either way.
+-- freight_revenue (from the lines) stays the measure either way.
+
+with
+
+freight_lines as (
+
+    select order_id, sum(line_amount) as freight_line_amount
+    from {{ ref('stg_norce__order_items') }}
+    where {{ is_freight('part_no') }}
+    group by order_id
+
+)
 
 select
-    order_id,
-    freight_amount,
-    freight_line_amount
-from {{ ref('fct_orders') }}
-where freight_amount <> freight_line_amount
+    orders.order_id,
+    orders.freight_amount as header_freight_amount,
+    coalesce(freight_lines.freight_line_amount, 0) as freight_line_amount
+from {{ ref('stg_norce__orders') }} as orders
+left join freight_lines
+    on orders.order_id = freight_lines.order_id
+where coalesce(orders.freight_amount, 0) <> coalesce(freight_lines.freight_line_amount, 0)

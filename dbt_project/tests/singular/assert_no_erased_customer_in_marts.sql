@@ -1,5 +1,5 @@
--- Privacy: no customer with an erasure request (meta.erasures) appears in a mart, by id or
--- by email hash. Returns one row per mart and customer found.
+-- Privacy: no customer with an erasure request (meta.erasures) appears in a mart or the
+-- customer snapshot, by id or by email hash. Returns one row per mart and customer found.
 
 with
 
@@ -31,6 +31,21 @@ found as (
     inner join erasures
         on dim.customer_key = erasures.email_hash
         or dim.customer_id = erasures.customer_id
+
+    union all
+
+    select 'fct_invoices', invoices.customer_key, null
+    from {{ ref('fct_invoices') }} as invoices
+    inner join erasures
+        on invoices.customer_key = erasures.email_hash
+
+    union all
+
+    select 'snap_customer_segments', snap.customer_key, snap.customer_id
+    from {{ ref('snap_customer_segments') }} as snap
+    inner join erasures
+        on snap.customer_key = erasures.email_hash
+        or snap.customer_id = erasures.customer_id
 
     union all
 

@@ -1,14 +1,11 @@
--- The reporting currency (var reporting_currency / NORCE_REPORTING_CURRENCY) must be a
--- Core/Currencies code with a rate, or every *_rc amount would be NULL. Fails with one row
--- naming the currency when orders exist and it is not.
+-- The reporting currency (var reporting_currency / NORCE_REPORTING_CURRENCY, else the
+-- client's primary currency, else EUR) must be a Core/Currencies code, or every *_rc
+-- amount would be NULL. Fails with one row naming the setting when orders exist and no
+-- currency could be chosen.
 
 select
-    upper('{{ var("reporting_currency") }}') as reporting_currency,
-    'not a Core/Currencies code with an exchange rate' as issue
-from {{ ref('fct_orders') }}
+    upper(trim('{{ var("reporting_currency") or "" }}')) as reporting_currency_setting,
+    'not a Core/Currencies code (set NORCE_REPORTING_CURRENCY to one, or leave it empty for the client''s primary currency)' as issue
+from {{ ref('stg_norce__orders') }}
 having count(*) > 0
-    and not exists (
-        select 1 from {{ ref('stg_norce__currencies') }}
-        where currency_code = upper('{{ var("reporting_currency") }}')
-            and exchange_rate_to_eur > 0
-    )
+    and not exists (select 1 from {{ ref('int_reporting_currency') }})

@@ -1,8 +1,8 @@
 -- Our order counts and net amounts agree with Norce's Reporting/OrderSummaryByMonth within
 -- var reconciliation_tolerance (relative) for every application x month x currency; a
--- month missing on either side counts as a full difference. Passes trivially when the
--- tenant serves no Reporting data (the mart is empty); assert_reporting_summary_available
--- warns about that case.
+-- month missing on either side counts as a full difference. Passes when the tenant
+-- serves no Reporting data (the mart says 'Norce summary not available' and
+-- assert_reporting_summary_available warns).
 
 select
     application_id,
@@ -10,10 +10,10 @@ select
     currency_code,
     warehouse_order_count,
     reported_order_count,
-    warehouse_net_amount,
-    reported_net_amount,
+    warehouse_net_revenue,
+    reported_net_revenue,
     order_count_relative_difference,
-    net_amount_relative_difference,
+    net_revenue_relative_difference,
     reconciliation_status
 from {{ ref('mart_reporting_reconciliation') }}
 where not is_within_tolerance

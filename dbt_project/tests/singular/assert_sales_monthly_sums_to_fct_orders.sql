@@ -1,6 +1,12 @@
--- Money identity: mart_sales_monthly adds up to fct_orders (orders not cancelled) per month
--- x application x currency, for counts, order-currency and reporting-currency amounts.
--- Returns one row per group that disagrees.
+-- Money identity: mart_sales_monthly adds up to fct_orders per month x application x
+-- currency, for every count and every measure in both currencies. Returns one row per
+-- group that disagrees.
+
+{%- set measures = ['units', 'returned_units'] -%}
+{%- for m in sales_measures() -%}
+    {%- do measures.append(m) -%}
+    {%- do measures.append(m ~ '_rc') -%}
+{%- endfor %}
 
 with
 
@@ -12,11 +18,10 @@ facts as (
         currency_id,
         count(*) filter (where not is_cancelled) as orders,
         count(*) filter (where is_cancelled) as cancelled_orders,
-        coalesce(sum(item_quantity) filter (where not is_cancelled), 0) as item_quantity,
-        coalesce(sum(order_net_amount) filter (where not is_cancelled), 0) as net_revenue,
-        coalesce(sum(vat_amount) filter (where not is_cancelled), 0) as vat_amount,
-        coalesce(sum(freight_amount) filter (where not is_cancelled), 0) as freight_amount,
-        coalesce(sum(order_net_amount_rc) filter (where not is_cancelled), 0) as net_revenue_rc
+        count(*) filter (where is_first_order) as first_orders,
+        {%- for measure in measures %}
+        sum({{ measure }}) as {{ measure }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('fct_orders') }}
     group by all
 
@@ -30,11 +35,10 @@ mart as (
         currency_id,
         sum(orders) as orders,
         sum(cancelled_orders) as cancelled_orders,
-        sum(item_quantity) as item_quantity,
-        sum(net_revenue) as net_revenue,
-        sum(vat_amount) as vat_amount,
-        sum(freight_amount) as freight_amount,
-        sum(net_revenue_rc) as net_revenue_rc
+        sum(first_orders) as first_orders,
+        {%- for measure in measures %}
+        sum({{ measure }}) as {{ measure }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ ref('mart_sales_monthly') }}
     group by all
 
@@ -53,8 +57,7 @@ full outer join mart
     and facts.currency_id is not distinct from mart.currency_id
 where facts.orders is distinct from mart.orders
     or facts.cancelled_orders is distinct from mart.cancelled_orders
-    or facts.item_quantity is distinct from mart.item_quantity
-    or facts.net_revenue is distinct from mart.net_revenue
-    or facts.vat_amount is distinct from mart.vat_amount
-    or facts.freight_amount is distinct from mart.freight_amount
-    or facts.net_revenue_rc is distinct from mart.net_revenue_rc
+    or facts.first_orders is distinct from mart.first_orders
+    {%- for measure in measures %}
+    or facts.{{ measure }} is distinct from mart.{{ measure }}
+    {%- endfor %}

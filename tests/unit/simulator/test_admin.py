@@ -154,3 +154,27 @@ def test_truth_matches_what_is_served(client, fresh_sim):
         url, params = body.get("@odata.nextLink"), None
     assert served == fresh_sim.truth("Orders", "Orders").sort("Id")["Id"].to_list()
     assert pl.Series(served).is_unique().all()
+
+
+def test_rename_cost_and_rate_routes_change_what_the_api_serves(client, fresh_sim):
+    renamed = client.post(
+        "/_sim/rename",
+        json={"namespace": "Core", "set": "PaymentMethods", "key": 2, "name": "Faktura"},
+    )
+    assert renamed.json() == {"renamed": 1}
+    body = client.get(f"{Q}/Core/PaymentMethods(2)").json()
+    assert body["DefaultName"] == "Faktura"
+
+    price = fresh_sim.truth("Products", "ProductSkuPriceLists").row(0, named=True)
+    changed = client.post(
+        "/_sim/costs",
+        json={"part_no": price["PartNo"], "price_list_id": price["PriceListId"], "cost": 9.5},
+    )
+    assert changed.json() == {"changed": 1}
+
+    rate = client.post("/_sim/currencies/rate", json={"code": "nok", "rate": 0.0901})
+    assert rate.json() == {"code": "NOK", "rate": "0.0901"}
+    nok = client.get(f"{Q}/Core/Currencies", params={"$filter": "Code eq 'NOK'"}).json()
+    assert nok["value"][0]["ExchangeRate"] == pytest.approx(0.0901)
+    bad = client.post("/_sim/currencies/rate", json={"code": "XXX", "rate": 1})
+    assert bad.status_code == 400 and "XXX" in bad.json()["error"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -108,19 +109,89 @@ def test_update_orders_moves_status_and_stamps_updated(sim: Simulator) -> None:
     assert_lines_consistent(sim)
 
 
-def test_part_return_changes_a_line_quantity_consistently(sim: Simulator) -> None:
+def test_a_part_return_issues_a_credit_invoice_and_keeps_the_order_as_ordered(
+    sim: Simulator,
+) -> None:
     items = sim.store.frame("Orders", "OrderItem")
-    multi = items.filter((pl.col("QtyOrdered") >= 2) & (pl.col("PartNo") != FREIGHT_PART_NO))
-    completed = rows(orders(sim), multi["OrderId"].unique().to_list()).filter(
-        pl.col("StatusId") == 4
-    )
+    completed = orders(sim).filter(pl.col("StatusId") == 4)
     target = completed["Id"].head(5).to_list()
-    qty_before = rows(items, target, "OrderId")["QtyOrdered"].sum()
+    lines_before = rows(items, target, "OrderId")
+    sim.advance(600)
     sim.update_orders(ids=target)
-    after = rows(sim.store.frame("Orders", "OrderItem"), target, "OrderId")
-    assert qty_before - after["QtyOrdered"].sum() == len(target)
+    now = sim.clock.now()
     assert (rows(orders(sim), target)["StatusId"] == 5).all()
+    after = rows(sim.store.frame("Orders", "OrderItem"), target, "OrderId")
+    assert after.drop("StatusId", "Updated", "UpdatedBy").equals(
+        lines_before.drop("StatusId", "Updated", "UpdatedBy")
+    )  # the order keeps its lines as ordered
+
+    invoices = sim.store.frame("Orders", "Invoice").filter(pl.col("ReferenceOrderId").is_in(target))
+    credit = invoices.filter(pl.col("TypeId") == 2)
+    assert sorted(credit["ReferenceOrderId"]) == sorted(target)
+    assert ((now - credit["InvoiceDate"]).dt.total_seconds().abs() < 5).all()
+    assert (credit["Quantity"] == -1).all()
+    assert (credit["SalesBalance"] < 0).all() and (credit["InvoiceFee"] == 0).all()
+    assert (credit["InvoiceAmount"] == credit["SalesBalance"] + credit["Vat"]).all()
+    credit_items = sim.store.frame("Orders", "InvoiceItem").filter(
+        pl.col("InvoiceId").is_in(credit["Id"].implode())
+    )
+    assert credit_items.height == len(target) and (credit_items["Quantity"] == -1).all()
+    returned = credit_items.join(
+        after.select(pl.col("Id").alias("OrderItemId"), "QtyOrdered", "PriceSale", "LineAmount"),
+        on="OrderItemId",
+    )
+    assert (returned["PartNo"] != FREIGHT_PART_NO).all()
+    # one unit's share of the line, to the cent
+    share = returned["LineAmount_right"].cast(pl.Float64) / returned["QtyOrdered"].cast(pl.Float64)
+    assert ((returned["LineAmount"].cast(pl.Float64) + share).abs() <= 0.005001).all()
     assert_lines_consistent(sim)
+
+
+def test_rename_cost_and_rate_changes_are_stamped(sim: Simulator) -> None:
+    sim.advance(60)
+    assert sim.rename("Products", "Products", 3, "Renamed sweater") == 1
+    assert sim.rename("Core", "PaymentMethods", 1, "Kort") == 1
+    assert sim.rename("Core", "PaymentMethods", 999, "Nobody") == 0
+    now = sim.clock.now()
+    product = rows(sim.truth("Products", "Products"), [3]).row(0, named=True)
+    assert product["DefaultName"] == "Renamed sweater"
+    assert abs((now - product["Updated"]).total_seconds()) < 5
+    assert rows(sim.truth("Core", "PaymentMethods"), [1])["DefaultName"][0] == "Kort"
+
+    price = sim.truth("Products", "ProductSkuPriceLists").row(0, named=True)
+    assert sim.set_cost(price["PartNo"], price["PriceListId"], Decimal("12.50")) == 1
+    changed = sim.truth("Products", "ProductSkuPriceLists").filter(
+        (pl.col("PartNo") == price["PartNo"]) & (pl.col("PriceListId") == price["PriceListId"])
+    )
+    assert changed["CostUnit"][0] == Decimal("12.50") and changed["Updated"][0] >= now
+
+    old_invoices = sim.truth("Orders", "Invoices").select("Id", "CurrencyRate")
+    sim.set_exchange_rate("sek", Decimal("0.09"))
+    sek = sim.truth("Core", "Currencies").filter(pl.col("Code") == "SEK").row(0, named=True)
+    assert sek["ExchangeRate"] == Decimal("0.09") and sek["Updated"] >= now
+    client = sim.truth("Application", "ClientCurrencies").filter(pl.col("CurrencyId") == sek["Id"])
+    assert client["ExchangeRate"][0] == Decimal("0.09")
+    # issued invoices keep their rate; one issued now carries the new one
+    assert (
+        sim.truth("Orders", "Invoices")
+        .select("Id", "CurrencyRate")
+        .join(old_invoices, on="Id")
+        .filter(pl.col("CurrencyRate") != pl.col("CurrencyRate_right"))
+        .is_empty()
+    )
+    new = sim.create_orders(2, application_id=1)
+    sim.update_orders(ids=new)
+    invoiced = sim.truth("Orders", "Invoices").filter(pl.col("ReferenceOrderId").is_in(new))
+    assert (invoiced["CurrencyRate"] == Decimal("0.09")).all() and invoiced.height == 2
+    nok = sim.truth("Core", "Currencies").filter(pl.col("Code") == "NOK")["ExchangeRate"][0]
+    norway = sim.create_orders(1, application_id=2)
+    sim.update_orders(ids=norway)
+    issued = sim.truth("Orders", "Invoices").filter(pl.col("ReferenceOrderId").is_in(norway))
+    assert issued["CurrencyRate"].to_list() == [nok]  # an unchanged card: today's rate
+    with pytest.raises(KeyError, match="XXX"):
+        sim.set_exchange_rate("XXX", Decimal(1))
+    with pytest.raises(ValueError, match="positive"):
+        sim.set_exchange_rate("SEK", Decimal(0))
 
 
 def test_update_orders_random_prefers_in_flight(sim: Simulator) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -299,12 +299,19 @@ def test_reporting_equals_the_orders(sim: Simulator) -> None:
 
 def test_documents_mirror_orders(sim: Simulator) -> None:
     orders = frame(sim, "Orders", "Order")
-    invoices = frame(sim, "Orders", "Invoice")
+    documents = frame(sim, "Orders", "Invoice")
+    invoices = documents.filter(pl.col("TypeId") == 1)
     done = orders.filter(pl.col("StatusId").is_in([4, 5]))
     assert sorted(invoices["ReferenceOrderId"]) == sorted(done["Id"])
     items = frame(sim, "Orders", "OrderItem").filter(pl.col("OrderId").is_in(done["Id"].implode()))
-    invoice_items = frame(sim, "Orders", "InvoiceItem")
+    invoice_items = frame(sim, "Orders", "InvoiceItem").filter(
+        pl.col("InvoiceId").is_in(invoices["Id"].implode())
+    )
     assert sorted(invoice_items["OrderItemId"]) == sorted(items["Id"])
+    assert (
+        documents["InvoiceAmount"]
+        == documents["SalesBalance"] + documents["Vat"] + documents["InvoiceFee"]
+    ).all()
     totals = invoice_items.group_by("InvoiceId").agg(pl.col("LineAmount").sum())
     checked = invoices.join(totals, left_on="Id", right_on="InvoiceId")
     assert (checked["SalesBalance"] == checked["LineAmount"]).all()
@@ -313,6 +320,99 @@ def test_documents_mirror_orders(sim: Simulator) -> None:
     note_items = frame(sim, "Orders", "DeliveryNoteItem")
     assert (note_items["PartNo"] != FREIGHT_PART_NO).all()
     assert note_items.height == items.filter(pl.col("PartNo") != FREIGHT_PART_NO).height
+
+
+# VAT the shop must charge, written out from the countries' published rates (percent):
+# (standard, food, books) per delivery country, Finland by date.
+VAT = {
+    1: (25, 12, 6),
+    2: (25, 15, 0),
+    3: (25, 25, 25),
+    5: (19, 7, 7),
+    6: (20, 10, 10),
+    7: (21, 9, 9),
+    8: (20, Decimal("5.5"), Decimal("5.5")),
+}
+FINLAND = (  # from, (standard, food, books)
+    (date(2024, 9, 1), (Decimal("25.5"), 14, 10)),
+    (date(2025, 1, 1), (Decimal("25.5"), 14, 14)),
+    (date(2026, 1, 1), (Decimal("25.5"), Decimal("13.5"), 14)),
+)
+
+
+def test_lines_carry_the_vat_of_the_delivery_country(sim: Simulator) -> None:
+    orders = frame(sim, "Orders", "Order").select(
+        pl.col("Id").alias("OrderId"),
+        "DeliveryCountryId",
+        pl.col("OrderDate").dt.date().alias("day"),
+    )
+    lines = frame(sim, "Orders", "OrderItem").join(orders, on="OrderId")
+    seen = lines.group_by("DeliveryCountryId").agg(pl.col("VatRate").unique())
+    for country, rates in seen.iter_rows():
+        if country == 4:
+            allowed = {Decimal(r) for _, period in FINLAND for r in period}
+        else:
+            allowed = {Decimal(r) for r in VAT[country]}
+        assert set(rates) <= allowed, country
+    germany = set(lines.filter(pl.col("DeliveryCountryId") == 5)["VatRate"])
+    assert germany == {Decimal(19), Decimal(7)}  # not Sweden's 25/12/6
+    freight = lines.filter(pl.col("PartNo") == FREIGHT_PART_NO)
+    standard = {c: Decimal(r[0]) for c, r in VAT.items()}
+    for country, rate in freight.select("DeliveryCountryId", "VatRate").iter_rows():
+        if country != 4:
+            assert rate == standard[country], country
+    finland = lines.filter(pl.col("DeliveryCountryId") == 4)
+    in_2024 = set(finland.filter(pl.col("day") < date(2025, 1, 1))["VatRate"])
+    assert in_2024 <= {Decimal("25.5"), Decimal(14), Decimal(10)}
+    assert Decimal(10) not in set(finland.filter(pl.col("day") >= date(2025, 1, 1))["VatRate"])
+    assert Decimal("13.5") in set(finland.filter(pl.col("day") >= date(2026, 1, 1))["VatRate"])
+    assert Decimal("13.5") not in set(finland.filter(pl.col("day") < date(2026, 1, 1))["VatRate"])
+
+
+def test_exchange_rates_change_monthly_and_invoices_carry_the_rate_of_their_date(
+    sim: Simulator,
+) -> None:
+    invoices = frame(sim, "Orders", "Invoice").with_columns(
+        pl.col("InvoiceDate").dt.truncate("1mo").alias("month")
+    )
+    per_month = invoices.group_by("CurrencyId", "month").agg(pl.col("CurrencyRate").n_unique())
+    assert (per_month["CurrencyRate"] == 1).all()  # the card changes on the first
+    sek = invoices.filter(pl.col("CurrencyId") == 1)["CurrencyRate"].unique()
+    assert sek.len() > 12  # it does change
+    assert (invoices.filter(pl.col("CurrencyId") == 3)["CurrencyRate"] == 1).all()  # EUR
+    card = frame(sim, "Core", "Currency")
+    current = dict(card.select("Id", "ExchangeRate").iter_rows())
+    sek_october = invoices.filter(
+        (pl.col("CurrencyId") == 1) & (pl.col("month") == datetime(2026, 10, 1, tzinfo=UTC))
+    )["CurrencyRate"]
+    assert sek_october.n_unique() == 1 and sek_october[0] != current[1]  # the card moved on
+    sek_card = card.filter(pl.col("Code") == "SEK").row(0, named=True)
+    assert sek_card["Updated"] == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_partly_returned_orders_have_a_credit_invoice(sim: Simulator) -> None:
+    orders = frame(sim, "Orders", "Order")
+    documents = frame(sim, "Orders", "Invoice")
+    credit = documents.filter(pl.col("TypeId") == 2)
+    returned = orders.filter(pl.col("StatusId") == 5)
+    assert sorted(credit["ReferenceOrderId"]) == sorted(returned["Id"])
+    assert (credit["SalesBalance"] < 0).all() and (credit["Quantity"] < 0).all()
+    delivered = credit.join(
+        orders.select(pl.col("Id").alias("ReferenceOrderId"), pl.col("DeliveryDate").alias("d")),
+        on="ReferenceOrderId",
+    )
+    assert (delivered["InvoiceDate"] > delivered["d"]).all()
+    assert (delivered["InvoiceDate"] < DEFAULT_ANCHOR).all()
+    items = frame(sim, "Orders", "InvoiceItem").filter(
+        pl.col("InvoiceId").is_in(credit["Id"].implode())
+    )
+    lines = frame(sim, "Orders", "OrderItem").select(
+        pl.col("Id").alias("OrderItemId"), pl.col("QtyOrdered").alias("ordered")
+    )
+    credited = items.join(lines, on="OrderItemId")
+    assert credited.height == items.height
+    assert (-credited["Quantity"] <= credited["ordered"]).all()
+    assert (credited["PartNo"] != FREIGHT_PART_NO).all()
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:

@@ -1,5 +1,6 @@
-{#- One row per currency (Core/Currencies). exchange_rate_to_eur is Norce's fixed rate card:
-    the value of one unit in EUR (EUR = 1), not a live FX rate. -#}
+{#- One row per currency (Core/Currencies). exchange_rate_to_eur is the merchant's rate card
+    as it stands now: the value of one unit in EUR (EUR = 1), not a live FX rate. Its
+    history is in snapshot snap_currency_rates. -#}
 with
 
 source as (

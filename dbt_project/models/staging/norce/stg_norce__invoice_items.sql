@@ -34,7 +34,6 @@ renamed as (
         "StatusId" as line_status_id,
         "PartNo" as part_no,
         "ProductName" as product_name,
-        {{ is_freight('"PartNo"') }} as is_freight,
         "Quantity" as quantity,
         "CurrencyId" as currency_id,
         "PriceSale" as unit_price,

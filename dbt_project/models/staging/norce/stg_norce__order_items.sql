@@ -1,4 +1,5 @@
-{#- One row per order line (Orders/Orders → Items). Freight is an ordinary line. -#}
+{#- One row per order line (Orders/Orders → Items). Freight is an ordinary line (see the
+    is_freight macro, applied in the intermediate models). -#}
 with
 
 source as (
@@ -47,7 +48,6 @@ renamed as (
         "PartNo" as part_no,
         "ExternalPartNo" as external_part_no,
         "ProductName" as product_name,
-        {{ is_freight('"PartNo"') }} as is_freight,
         "WarehouseId" as warehouse_id,
 
         -- quantities and prices (order currency, ex VAT)

@@ -1,0 +1,34 @@
+{#-
+    History of the attributes customers are segmented by (segment, registration, first
+    market): who moved from 'repeat' to 'lapsed', and when. Captured only in runs without
+    var as_of_date (an as-of build is a look back, not a new state). Customers who are
+    forgotten or erased leave the snapshot too (post-hook), like every other table.
+-#}
+{% snapshot snap_customer_segments %}
+{{
+    config(
+        schema='snapshots',
+        unique_key='customer_key',
+        strategy='check',
+        check_cols=['customer_segment', 'is_registered', 'customer_id', 'first_application_id'],
+        post_hook=[
+            "delete from {{ this }} as snap
+             where not exists (
+                 select 1 from {{ ref('int_customer_keys') }} as live
+                 where live.customer_key = snap.customer_key
+             )"
+        ],
+    )
+}}
+-- depends_on: {{ ref('int_customer_keys') }}
+select
+    customer_key,
+    customer_id,
+    is_registered,
+    first_application_id,
+    customer_segment
+from {{ ref('dim_customers') }}
+{% if var('as_of_date') %}
+where false
+{% endif %}
+{% endsnapshot %}
