@@ -23,7 +23,9 @@ The library raises; the edge (flow, CLI) prints ``str(err)`` -- one actionable l
 failed, for which entity set, at which masked URL, what to do next -- and exits with
 ``err.exit_code``, which each error instance carries (a class sets the usual code, an
 instance may say otherwise). Inputs stay available as attributes. Messages pass through
-:func:`extract.redact.scrub`, so a registered secret never reaches a person.
+:func:`extract.redact.scrub`, so a registered secret never reaches a person, and
+:func:`extract.redact.terminal_safe`, so text quoted from the server stays one inert line
+wherever the message goes (terminal, Prefect log, run report).
 
 How an HTTP status or an httpx exception becomes one of these errors is decided in one
 place, :mod:`extract.http.status`.
@@ -36,7 +38,7 @@ from typing import ClassVar
 
 import httpx
 
-from extract.redact import mask_url, scrub
+from extract.redact import mask_url, scrub, terminal_safe
 
 __all__ = [
     "AuthError",
@@ -81,8 +83,8 @@ class PipelineError(Exception):
         url: str | httpx.URL | None = None,
         exit_code: int | None = None,
     ) -> None:
-        self.message = scrub(message)
-        self.hint = scrub(hint if hint is not None else self.default_hint)
+        self.message = _clean(message)
+        self.hint = _clean(hint if hint is not None else self.default_hint)
         self.entity = entity
         self.url = mask_url(url) if url is not None else None
         if exit_code is not None:
@@ -104,7 +106,7 @@ class PipelineError(Exception):
             text = f"{text} at {self.url}"
         if self.hint:
             text = f"{text} -- {self.hint}"
-        return scrub(text)
+        return _clean(text)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -112,6 +114,11 @@ class PipelineError(Exception):
     def __reduce__(self) -> tuple[Callable[..., PipelineError], tuple[object, ...]]:
         # Errors cross process boundaries (Prefect task results); keep the attributes.
         return _rebuild, (type(self), dict(self.__dict__))
+
+
+def _clean(text: str) -> str:
+    """No secret and no control character: messages may quote what the server sent."""
+    return terminal_safe(scrub(text))
 
 
 def _rebuild(cls: type[PipelineError], state: dict[str, object]) -> PipelineError:
@@ -135,7 +142,7 @@ class ConfigError(ExtractError):
     exit_code = 2
 
     def __init__(self, problems: Iterable[str], *, hint: str | None = None) -> None:
-        self.problems = [scrub(p) for p in problems]
+        self.problems = [_clean(p) for p in problems]
         count = len(self.problems)
         summary = "; ".join(self.problems) if self.problems else "unknown problem"
         noun = "problem" if count == 1 else "problems"
@@ -259,7 +266,7 @@ class RequestRejected(FatalError):
     ) -> None:
         super().__init__(message, hint=hint, entity=entity, url=url)
         self.status = status
-        self.odata_message = scrub(odata_message) if odata_message is not None else None
+        self.odata_message = _clean(odata_message) if odata_message is not None else None
 
     def _details(self) -> list[str]:
         return [f"HTTP {self.status}"]

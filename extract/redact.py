@@ -1,9 +1,15 @@
-"""Keep secrets out of messages: a non-printing :class:`Secret`, URL masking, scrubbing.
+"""Keep secrets out of messages and server text inert: :class:`Secret`, masking, scrubbing.
 
 Every string that can reach a log line, an exception or a run report passes through
 :func:`mask_url` or :func:`scrub`. Secrets are registered once where they enter the process
 (settings loading, token acquisition) so any later message is scrubbed without the caller
 having to know which secrets exist.
+
+Text the server sent (an OData ``error.message``, an OAuth error, a body excerpt) can carry
+escape codes and line breaks that would act on a terminal or forge a line of our own
+(``error: ...``). :func:`terminal_safe` turns every control character into a visible
+escape; the loader applies it where it builds a message from server text, so Prefect logs
+and artifacts are clean too, and the CLI applies it again where it prints.
 """
 
 from __future__ import annotations
@@ -16,6 +22,18 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
+
+__all__ = [
+    "MASK",
+    "RedactingFilter",
+    "Secret",
+    "mask_url",
+    "redact_logger",
+    "register_secret",
+    "scrub",
+    "terminal_safe",
+    "terminal_safe_block",
+]
 
 MASK = "***"
 """What a hidden value is replaced with."""
@@ -62,6 +80,43 @@ class Secret:
 
 _lock = threading.Lock()
 _known: set[str] = set()
+
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f"  # C0 (escape, CR, LF, ...), DEL, C1 (CSI, OSC, ...)
+    "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"  # bidi marks, separators
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": " "}
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` as one printable line: control characters become escapes like ``\\x1b``.
+
+    Args:
+        text: Any text, e.g. an error message that quotes a server reply.
+
+    Returns:
+        The same text without line breaks, escape sequences or bidi controls (each shown
+        as a backslash escape instead); printable characters are unchanged.
+    """
+    return _UNSAFE.sub(_visible, text)
+
+
+def terminal_safe_block(text: str) -> str:
+    """Multi-line ``text`` (a traceback) made safe line by line.
+
+    Line breaks are kept, but a line that would start like the CLI's own error line is
+    indented, so text inside the block cannot pass for it.
+    """
+    lines = [terminal_safe(line) for line in text.split("\n")]
+    return "\n".join("  " + line if line.startswith("error:") else line for line in lines)
 
 
 def register_secret(value: str | None) -> None:

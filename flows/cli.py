@@ -10,7 +10,7 @@ simulator) happen inside the commands, so ``--help`` and ``status`` answer at on
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -255,6 +255,101 @@ def sql(
             )
             with readline_history(history_path()):
                 interact(shell)
+    finally:
+        con.close()
+
+
+@main.command()
+@config_option
+@click.argument("metric_names", nargs=-1)
+@click.option(
+    "--by",
+    "by",
+    default="",
+    metavar="ITEMS",
+    help="Comma-separated grains and dimensions: day, week, month, quarter, year, "
+    "application, country, payment_method, delivery_method, status, customer_type, or any "
+    "name `--dimensions` lists.",
+)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First order date included.")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last order date included.")
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    metavar="FILTER",
+    help="MetricFlow filter, e.g. \"{{ Dimension('order__is_first_order') }}\".",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--list", "list_metrics", is_flag=True, help="List the metrics and exit.")
+@click.option(
+    "--dimensions", "show_dimensions", is_flag=True, help="List what the metrics group by."
+)
+@click.option("--sql", "show_sql", is_flag=True, help="Print the SQL instead of running it.")
+def metrics(
+    config: Path | None,
+    metric_names: tuple[str, ...],
+    by: str,
+    start: datetime | None,
+    end: datetime | None,
+    where: tuple[str, ...],
+    limit: int | None,
+    fmt: str,
+    list_metrics: bool,
+    show_dimensions: bool,
+    show_sql: bool,
+) -> None:
+    """Answer metrics from the published warehouse (the dbt semantic layer, MetricFlow).
+
+    \b
+    norce-wh metrics --list
+    norce-wh metrics net_revenue --by month,application
+    norce-wh metrics orders customers average_order_value --by year --format csv
+    norce-wh metrics net_revenue --by month --start 2025-01-01 --end 2025-06-30
+    norce-wh metrics net_revenue --dimensions
+
+    Metric names may also be given comma-separated. Needs no API settings: only
+    NORCE_WAREHOUSE. Amounts are in the reporting currency.
+    """
+    from flows.metrics import MetricsRequest, SemanticLayer
+    from flows.read_settings import warehouse_settings
+    from flows.sql_output import write_result
+
+    layer = SemanticLayer(warehouse_settings(config).path)
+    names = tuple(n for arg in metric_names for n in arg.split(",") if n.strip())
+    if list_metrics:
+        for info in layer.metrics():
+            click.echo(f"{info.name:<30} {info.label}: {info.description}".rstrip(": "))
+        return
+    if not names:
+        raise click.UsageError("name at least one metric (norce-wh metrics --list shows them)")
+    if show_dimensions:
+        for name in layer.dimensions(names):
+            click.echo(name)
+        return
+    request = MetricsRequest(
+        metrics=names,
+        by=tuple(b.strip() for b in by.split(",") if b.strip()),
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        where=where,
+        limit=limit,
+    )
+    sql_text = layer.compile(request)
+    if show_sql:
+        click.echo(sql_text)
+        return
+    con = layer.connect()
+    try:
+        con.execute(sql_text)
+        write_result(con, sys.stdout, fmt, max_rows=10_000)  # type: ignore[arg-type]
     finally:
         con.close()
 

@@ -23,6 +23,7 @@ from extract.errors import ConfigError, PipelineError
 from extract.redact import scrub
 from flows.errors import DbtFailed, RunFailed, exit_code_for
 from flows.logs import configure_cli_logging, quiet_prefect_environment
+from flows.terminal import terminal_safe, terminal_safe_block
 
 __all__ = [
     "NorceGroup",
@@ -126,14 +127,16 @@ def verbosity(ctx: click.Context) -> int:
 
 
 def _fail(exc: BaseException, ctx: click.Context) -> None:
+    # Messages may quote the server: terminal_safe keeps each one a single, inert line.
     if verbosity(ctx) > 0:
-        click.echo(scrub("".join(traceback.format_exception(exc))).rstrip(), err=True)
+        trace = scrub("".join(traceback.format_exception(exc))).rstrip()
+        click.echo(terminal_safe_block(trace), err=True)
     if isinstance(exc, PipelineError):
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {terminal_safe(str(exc))}", err=True)
     else:
         click.echo(
-            f"error: unexpected {type(exc).__name__}: {scrub(str(exc))} -- rerun with -v for the "
-            "traceback and report it if it persists",
+            f"error: unexpected {type(exc).__name__}: {terminal_safe(scrub(str(exc)))} -- "
+            "rerun with -v for the traceback and report it if it persists",
             err=True,
         )
     ctx.exit(exit_code_for(exc))

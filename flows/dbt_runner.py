@@ -27,8 +27,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbt.cli.main import dbtRunner
-
 __all__ = [
     "DEFAULT_PROJECT_DIR",
     "DbtNodeResult",
@@ -170,6 +168,9 @@ def run_dbt(
         if flag not in full_args:
             full_args += [flag, str(value)]
     run_env = {**(env or {}), WORK_DATABASE_ENV: str(work_database)}
+
+    # Imported here: dbt takes seconds to import, and `norce-wh extract` never runs it.
+    from dbt.cli.main import dbtRunner
 
     with _RUN_LOCK, _environment(run_env):
         outcome = dbtRunner().invoke(full_args)

@@ -305,6 +305,7 @@ def explore_commands(warehouse: Path) -> list[tuple[str, str]]:
     return [
         (f"{cli} sql", "SQL prompt on the published file (read-only)"),
         (f'{cli} sql -c "select * from marts.mart_sales_monthly limit 10"', "one query"),
+        (f"{cli} metrics net_revenue orders --by month", "metrics from the semantic layer"),
         (f"{cli} status", "runs, rows and freshness per table"),
         (f"{cli} docs", "dbt docs (columns, lineage) and the report with charts"),
     ]

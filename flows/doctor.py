@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from extract.redact import mask_url
 from extract.schema.catalog import CATALOG
 from extract.schema.metadata import parse_edmx
 from extract.settings import Settings, load_settings
+from flows.terminal import terminal_safe
 
 __all__ = ["Check", "doctor_exit_code", "render_checks", "run_doctor"]
 
@@ -65,14 +67,16 @@ def run_doctor(
         overrides: Settings overrides from CLI flags.
         transport: httpx transport for tests (default: the network).
     """
+    file_checks = _config_file_checks(config_file, os.environ if env is None else env)
     try:
         settings = load_settings(env, config_file=config_file, overrides=overrides)
     except ConfigError as exc:
         checks = [
             Check("configuration", "fail", problem, exc.exit_code) for problem in exc.problems
         ]
-        return [*checks, Check("API", "skip", "skipped until the configuration is valid")]
-    checks = [_config_ok(settings)]
+        skipped = Check("API", "skip", "skipped until the configuration is valid")
+        return [*checks, *file_checks, skipped]
+    checks = [_config_ok(settings), *file_checks]
     if settings.default_salt:
         checks.append(
             Check(
@@ -103,6 +107,42 @@ def _config_ok(settings: Settings) -> Check:
         f"applications {apps}, {entities}, {settings.throttle.max_rps:g} req/s, "
         f"{settings.throttle.max_inflight} in flight",
     )
+
+
+_SECRET_KEYS = {("api", "client_secret"): "the client secret", ("extract", "pii_salt"): "the salt"}
+"""Settings a config file must not show to other local users."""
+_READERS = (("its group", 0o040), ("every local user", 0o004))
+
+
+def _config_file_checks(config_file: Path | None, env: Mapping[str, str]) -> list[Check]:
+    """A warning when the TOML file holds a secret and users other than its owner may read it."""
+    path = config_file
+    if path is None and env.get("NORCE_CONFIG", "").strip():
+        path = Path(env["NORCE_CONFIG"].strip()).expanduser()
+    if path is None:
+        return []
+    try:
+        mode = path.stat().st_mode & 0o777
+        with path.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return []  # missing or unreadable: the configuration check reports it
+    held = [
+        what
+        for (section, key), what in _SECRET_KEYS.items()
+        if isinstance(doc.get(section), dict) and key in doc[section]
+    ]
+    readers = [who for who, bit in _READERS if mode & bit]
+    if not held or not readers:
+        return []
+    return [
+        Check(
+            "config file",
+            "warn",
+            f"{path} holds {' and '.join(held)} and is readable by {' and '.join(readers)} "
+            f"(mode {mode:04o}) -- run `chmod 600 {path}`",
+        )
+    ]
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
@@ -254,7 +294,7 @@ _MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
 def render_checks(checks: list[Check]) -> str:
     """The findings as lines, then a one-line verdict."""
     width = max((len(c.name) for c in checks), default=0)
-    lines = [f"{_MARK[c.level]}  {c.name.ljust(width)}  {c.detail}" for c in checks]
+    lines = [f"{_MARK[c.level]}  {c.name.ljust(width)}  {terminal_safe(c.detail)}" for c in checks]
     fails = sum(c.level == "fail" for c in checks)
     warns = sum(c.level == "warn" for c in checks)
     if fails:

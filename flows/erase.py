@@ -18,7 +18,9 @@ from extract.settings import Settings
 from flows.build import build_marts
 from flows.dbt_runner import DbtRunResult
 from flows.errors import DbtFailed
+from flows.files import creation_umask
 from flows.publish import PublishResult, publish
+from flows.publish_lock import hold_published
 
 __all__ = ["ErasureResult", "erase_customer"]
 
@@ -74,7 +76,11 @@ def erase_customer(
         StateError: A run holds the warehouse.
         DbtFailed: A model could not be rebuilt; nothing was published.
     """
-    with erase(settings, customer_id=customer_id, email=email, note=note) as erased:
+    with (
+        hold_published(settings.warehouse.path),
+        creation_umask(settings.warehouse.file_mode),
+        erase(settings, customer_id=customer_id, email=email, note=note) as erased,
+    ):
         log.info(
             "erased customer %s: %d raw rows removed; request recorded in meta.erasures",
             customer_id if customer_id is not None else "(by e-mail)",
@@ -88,7 +94,12 @@ def erase_customer(
             )
             _require_marts_built(dbt_result)
         published = (
-            publish(work_db, settings.warehouse.path, run_id=erased.run_id)
+            publish(
+                work_db,
+                settings.warehouse.path,
+                run_id=erased.run_id,
+                mode=settings.warehouse.file_mode,
+            )
             if publish_result
             else None
         )

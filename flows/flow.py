@@ -23,16 +23,18 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from extract import RunMode, RunRequest, RunSummary, extract
-from extract.settings import Settings, load_settings
+from extract.settings import DEFAULT_FILE_MODE, Settings, load_settings
 from flows.build import build_marts
 from flows.dbt_runner import DbtRunResult
 from flows.errors import PARTIAL_EXIT_CODE, DbtFailed, RunFailed
 from flows.extract_tasks import prefect_partitions
+from flows.files import creation_umask
 from flows.logs import forward_to_prefect
 from flows.pages import publish_pages_task
 from flows.progress import ProgressLog
 from flows.publish import PublishResult
 from flows.publish import publish as publish_file
+from flows.publish_lock import hold_published
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
 
@@ -57,9 +59,11 @@ def build_dbt(
 
 
 @task(name="publish", retries=0, cache_policy=NO_CACHE, persist_result=False)
-def publish_warehouse(work_database: Path, target: Path, run_id: str) -> PublishResult:
+def publish_warehouse(
+    work_database: Path, target: Path, run_id: str, mode: int = DEFAULT_FILE_MODE
+) -> PublishResult:
     """Atomically replace the published warehouse file with the working database."""
-    return publish_file(work_database, target, run_id=run_id)
+    return publish_file(work_database, target, run_id=run_id, mode=mode)
 
 
 @task(name="report", retries=0, cache_policy=NO_CACHE, persist_result=False)
@@ -163,7 +167,12 @@ def norce_elt(
     """
     settings = load_settings(config_file=Path(config_file) if config_file else None)
     request = _request(entities, applications, full_refresh, backfill_from, run_dbt)
-    with forward_to_prefect():
+    with (
+        forward_to_prefect(),
+        creation_umask(settings.warehouse.file_mode),
+        # Before the run lock: runs sharing the published file (not the work file) queue too.
+        hold_published(settings.warehouse.path, wait_for_lock_s),
+    ):
         progress = ProgressLog()
         extracted = extract(
             settings,
@@ -196,7 +205,9 @@ def _build_and_publish(
         dbt_result = build_dbt(work_db, full_refresh, settings.extract.reporting_currency)
     published: PublishResult | None = None
     if publish and summary.status != "failed" and (dbt_result is None or dbt_result.success):
-        published = publish_warehouse(work_db, settings.warehouse.path, summary.run_id)
+        published = publish_warehouse(
+            work_db, settings.warehouse.path, summary.run_id, settings.warehouse.file_mode
+        )
     # Figures come from the working file: identical to the published copy, and never held
     # open by readers (an in-process reader of the published path could otherwise hand us
     # its older snapshot from DuckDB's instance cache).
@@ -204,5 +215,11 @@ def _build_and_publish(
         summary, database=work_db, dbt=dbt_result, publish=published, dbt_skipped_reason=skipped
     )
     if published is not None:  # dbt docs and the report page beside the warehouse
-        publish_pages_task(report, work_db, published.target, settings.extract.reporting_currency)
+        publish_pages_task(
+            report,
+            work_db,
+            published.target,
+            settings.extract.reporting_currency,
+            settings.warehouse.file_mode,
+        )
     return report

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flows.terminal import TerminalSafeFormatter
+
 __all__ = [
     "PIPELINE_LOGGERS",
     "configure_cli_logging",
@@ -91,7 +93,7 @@ def configure_cli_logging(verbosity: int = 0, *, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbosity > 0 else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter(_CLI_DEBUG_FORMAT if verbosity > 0 else _CLI_FORMAT, "%H:%M:%S")
+        TerminalSafeFormatter(_CLI_DEBUG_FORMAT if verbosity > 0 else _CLI_FORMAT, "%H:%M:%S")
     )
     handler.set_name("norce-wh-cli")
     handler.setLevel(level)

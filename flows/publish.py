@@ -9,6 +9,10 @@ target and renames it over the target with :func:`os.replace`:
 * a reader that opens the target after the rename sees the new file, complete;
 * nobody ever sees a half-written file, because the rename is the only step visible to them.
 
+When the target is a symbolic link, the file it points to is replaced (in its own
+directory) and the link stays a link. A new published file gets ``NORCE_FILE_MODE`` (owner
+and group only by default) less the umask; a replaced one keeps the mode it had.
+
 DuckDB keeps recent writes in a ``.wal`` file beside the database until a checkpoint. A copy
 of the database without its WAL would lose those writes, so the working file is
 checkpointed (and must have no WAL left) before it is copied.
@@ -33,7 +37,9 @@ import duckdb
 
 from extract import PublishRow, record_publish
 from extract.errors import StateError, WarehouseError
+from extract.settings import DEFAULT_FILE_MODE
 from flows.filecopy import clone_or_copy
+from flows.files import published_mode
 
 __all__ = ["PublishResult", "last_publish", "publish"]
 
@@ -64,7 +70,13 @@ class PublishResult:
     seconds: float
 
 
-def publish(work_database: Path, target: Path, *, run_id: str | None = None) -> PublishResult:
+def publish(
+    work_database: Path,
+    target: Path,
+    *,
+    run_id: str | None = None,
+    mode: int = DEFAULT_FILE_MODE,
+) -> PublishResult:
     """Checkpoint ``work_database`` and atomically replace ``target`` with a copy of it.
 
     The caller must have closed every writing connection to ``work_database`` (the
@@ -73,8 +85,11 @@ def publish(work_database: Path, target: Path, *, run_id: str | None = None) -> 
 
     Args:
         work_database: The working DuckDB file the run wrote.
-        target: The published file; created (with its directory) if absent.
+        target: The published file; created (with its directory) if absent. A symbolic
+            link is followed: the file it points to is replaced, the link is kept.
         run_id: The run being published, recorded in ``meta.publishes``.
+        mode: Permissions of a newly created published file (less the umask); an
+            existing one keeps its own.
 
     Returns:
         Where, when and how big the published file is.
@@ -92,7 +107,8 @@ def publish(work_database: Path, target: Path, *, run_id: str | None = None) -> 
             f"nothing to publish: the working database {work_database} does not exist",
             hint="run `norce-wh run` or `norce-wh extract` first",
         )
-    if work_database.resolve() == target.resolve():
+    real = Path(os.path.realpath(target))  # replace what a link points to, not the link
+    if work_database.resolve() == real:
         raise WarehouseError(
             f"the working database and the published file are the same file ({target})",
             hint="give NORCE_WORK_DATABASE a different path than NORCE_WAREHOUSE",
@@ -100,8 +116,8 @@ def publish(work_database: Path, target: Path, *, run_id: str | None = None) -> 
     published_at = datetime.now(UTC)
     _record_and_checkpoint(work_database, target, run_id, published_at)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = _atomic_copy(work_database, target)
+        real.parent.mkdir(parents=True, exist_ok=True)
+        size = _atomic_copy(work_database, real, published_mode(real, mode))
     except OSError as exc:
         raise WarehouseError(
             f"cannot publish to {target}: {exc.strerror or exc}",
@@ -149,8 +165,12 @@ def _record_and_checkpoint(
         )
 
 
-def _atomic_copy(source: Path, target: Path) -> int:
-    """Copy ``source`` to a temp file beside ``target``, fsync, rename over ``target``."""
+def _atomic_copy(source: Path, target: Path, mode: int) -> int:
+    """Copy ``source`` to a temp file beside ``target``, fsync, rename over ``target``.
+
+    The temp file is created private (``mkstemp``: 0600) and gets ``mode`` before the
+    rename, so the published file never has wider permissions, not even for a moment.
+    """
     _remove_stale_temp_files(target)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=_TEMP_SUFFIX, dir=target.parent
@@ -163,7 +183,7 @@ def _atomic_copy(source: Path, target: Path) -> int:
             method = clone_or_copy(src.fileno(), out.fileno())
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         # The published file is never written in place, so a WAL beside it can only be a
         # leftover of someone opening it read-write; it belongs to the old file and would
         # be replayed onto the new one.

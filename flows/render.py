@@ -15,6 +15,7 @@ from typing import Any
 
 from flows.charts import Chart, revenue_chart, runs_chart
 from flows.report import RunReport
+from flows.terminal import terminal_safe
 
 __all__ = [
     "OVERHEAD_ENTITY",
@@ -248,12 +249,17 @@ def render_text(report: RunReport, *, detail: bool = False) -> str:
 
 
 def sections_text(sections: Sequence[Section]) -> str:
-    """Lay sections out as aligned plain-text tables (two-column tables without headers)."""
+    """Lay sections out as aligned plain-text tables (two-column tables without headers).
+
+    Cells and notes may quote the API (error messages): each is made one inert line with
+    :func:`~flows.terminal.terminal_safe` before it is laid out.
+    """
     blocks = []
     for section in sections:
         lines = [section.title, "-" * len(section.title)]
         if section.rows:
-            table = [section.headers, *section.rows]
+            rows = [tuple(terminal_safe(cell) for cell in row) for row in section.rows]
+            table = [section.headers, *rows]
             widths = [max(len(row[i]) for row in table) for i in range(len(section.headers))]
             start = 1 if section.headers == ("item", "value") else 0
             for row in table[start:]:
@@ -261,7 +267,7 @@ def sections_text(sections: Sequence[Section]) -> str:
                 lines.append("  ".join(cells).rstrip())
         elif not section.notes:
             lines.append("(none)")
-        lines += section.notes
+        lines += [terminal_safe(note) for note in section.notes]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 

@@ -12,18 +12,25 @@ Speed matters here (a 500-order page with its lines is ~2,000 rows and a few MB)
 Any problem with a body -- invalid or truncated JSON, no ``value`` array, a value that does
 not fit its declared type -- raises :class:`~extract.errors.BadPayload`, which the client
 retries and the pager eventually isolates to the one bad record and quarantines.
+
+A page that decodes but breaks the key rules (:mod:`extract.decode.keys`: a null key, a key
+twice, a child under the wrong parent) loses only the records concerned: they are returned
+as :class:`Rejected`, with what may be kept of them privately (:mod:`extract.decode.private`),
+for the run to quarantine, and the rest of the page loads.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import Any
 
 import msgspec
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,12 +42,29 @@ from extract.decode.columns import (
     conversion_for_arrow,
     convert_columns,
 )
+from extract.decode.keys import ChildRows, PageVerdict, check_page
+from extract.decode.private import PrivatePayload, PrivateRecords
 from extract.decode.structs import Path, StructNode, envelope, plan_structs
 from extract.errors import BadPayload
 from extract.schema.plan import PARENT, Column, EntityPlan, TablePlan
 from extract.schema.privacy import PrivacyPolicy
 
-__all__ = ["DecodedPage", "KeyDecoder", "PageDecoder"]
+__all__ = ["DecodedPage", "KeyDecoder", "PageDecoder", "Rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record of a page that breaks the key rules: not loaded, to be quarantined.
+
+    Attributes:
+        key: Its key as sent (``None`` values where missing).
+        reason: Why it was not loaded, one line.
+        payload: What may be kept of it (privacy applied).
+    """
+
+    key: tuple[object, ...]
+    reason: str
+    payload: PrivatePayload
 
 
 @dataclass(slots=True)
@@ -56,6 +80,9 @@ class DecodedPage:
         max_cursor: Max of ``coalesce(<cursor fields>)`` over the page (for logs).
         rounded_values: Decimal values with more fractional digits than the declared scale,
             rounded half-even.
+        rounded: The same, per ``table.column``.
+        rejected: Records set aside by the key rules (not in ``tables``).
+        notes: Repeated child rows dropped by the key rules, one line each.
     """
 
     row_count: int
@@ -65,15 +92,21 @@ class DecodedPage:
     tables: dict[str, pa.Table]
     max_cursor: datetime | None = None
     rounded_values: int = 0
+    rounded: dict[str, int] = field(default_factory=dict)
+    rejected: tuple[Rejected, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class PageDecoder:
-    """Decode the pages of one entity plan; one decoder serves every page of the plan
-    (no state is kept between calls).
+    """Decode the pages of one entity plan; one decoder serves every page of the plan.
 
     Args:
         plan: The reconciled plan; its tables fix the output columns and their types.
         privacy: Hashes the ``hash`` columns (the same salt for every page of a run).
+
+    Attributes:
+        rounded: Decimal values rounded to their declared scale so far, per
+            ``table.column`` (the one figure kept across pages, for the run's report).
     """
 
     def __init__(self, plan: EntityPlan, privacy: PrivacyPolicy) -> None:
@@ -85,6 +118,7 @@ class PageDecoder:
         self._tables = {t.table: _TableBuilder(t, privacy) for t in plan.tables.values()}
         self._root = plan_structs(plan, {name: t.conversions for name, t in self._tables.items()})
         self._decoder = msgspec.json.Decoder(envelope(self._root.struct), strict=False)
+        self.rounded: Counter[str] = Counter()
 
     def __call__(self, body: bytes) -> DecodedPage:
         """Decode one response body.
@@ -103,38 +137,100 @@ class PageDecoder:
         try:
             main, rounded = self._tables[self._main.table].build(values, {})
             tables = {self._main.table: main}
+            parents: dict[str, np.ndarray] = {}
             for child in self._children:
                 i, sub = root.many[child.navigation or ""]
-                table, child_rounded = self._child_table(child, sub, fields[i], main)
+                parents[child.table] = _parent_of(fields[i])
+                table, child_rounded = self._child_table(child, sub, fields[i], main, parents)
                 tables[child.table] = table
-                rounded += child_rounded
+                rounded.update(child_rounded)
         except ColumnError as exc:
             raise BadPayload(f"bad value in page: {exc}", entity=self._entity) from None
+        self.rounded.update(rounded)
+        last_key = _last_key(main, self._main.key)  # the cursor moves past every row sent
+        verdict = check_page(main, self._main.key, self._child_rows(tables, parents))
+        rejected: tuple[Rejected, ...] = ()
+        if not verdict.clean:
+            tables, rejected = self._set_aside(body, tables, parents, verdict)
         return DecodedPage(
             row_count=len(rows),
-            last_key=_last_key(main, self._main.key),
+            last_key=last_key,
             next_link=page.next_link,
             count=page.count,
             tables=tables,
-            max_cursor=_max_cursor(main, self._plan.cursor),
-            rounded_values=rounded,
+            max_cursor=_max_cursor(tables[self._main.table], self._plan.cursor),
+            rounded_values=sum(rounded.values()),
+            rounded=dict(rounded),
+            rejected=rejected,
+            notes=tuple(f"{self._entity}: {note}" for note in verdict.notes),
         )
 
     def _child_table(
-        self, plan: TablePlan, sub: StructNode, lists: Sequence[Any], main: pa.Table
-    ) -> tuple[pa.Table, int]:
+        self,
+        plan: TablePlan,
+        sub: StructNode,
+        lists: Sequence[Any],
+        main: pa.Table,
+        parents: dict[str, np.ndarray],
+    ) -> tuple[pa.Table, Counter[str]]:
         children = list(chain.from_iterable(x for x in lists if x))
         fields = sub.transpose(children)
         values = {path: fields[i] for path, i in sub.index.items()}
-        parents: dict[str, pa.Array | pa.ChunkedArray] = {}
-        from_parent = [c for c in plan.columns if c.source[0] == PARENT]
-        if from_parent:
-            # Row i of the child table belongs to parent row index[i].
-            counts = np.fromiter((len(x) if x else 0 for x in lists), np.int64, len(lists))
-            index = pa.array(np.repeat(np.arange(len(lists), dtype=np.int64), counts))
-            for column in from_parent:
-                parents[column.name] = main.column(column.source[1]).take(index)
-        return self._tables[plan.table].build(values, parents)
+        from_parent: dict[str, pa.Array | pa.ChunkedArray] = {}
+        index = pa.array(parents[plan.table])  # row i of the child belongs to parent index[i]
+        for column in plan.columns:
+            if column.source[0] == PARENT:
+                from_parent[column.name] = main.column(column.source[1]).take(index)
+        table, rounded = self._tables[plan.table].build(values, from_parent)
+        return _fill_parent_key(table, plan, main, self._main.key, index), rounded
+
+    def _child_rows(
+        self, tables: dict[str, pa.Table], parents: dict[str, np.ndarray]
+    ) -> list[ChildRows]:
+        rows = []
+        for child in self._children:
+            assert child.parent_key is not None
+            own = tuple(
+                c.name
+                for c in child.columns
+                if c.name in child.parent_key and c.source[0] != PARENT
+            )
+            rows.append(
+                ChildRows(
+                    child.table,
+                    tables[child.table],
+                    child.key,
+                    child.parent_key,
+                    own,
+                    parents[child.table],
+                )
+            )
+        return rows
+
+    def _set_aside(
+        self,
+        body: bytes,
+        tables: dict[str, pa.Table],
+        parents: dict[str, np.ndarray],
+        verdict: PageVerdict,
+    ) -> tuple[dict[str, pa.Table], tuple[Rejected, ...]]:
+        """The page without the records the key rules set aside, and those records."""
+        main = tables[self._main.table]
+        out = {self._main.table: _without(main, list(verdict.set_aside))}
+        aside = np.array(sorted(verdict.set_aside), dtype=np.int64)
+        for child in self._children:
+            table = tables[child.table]
+            drop = np.isin(parents[child.table], aside)
+            drop[verdict.dropped_children.get(child.table, [])] = True
+            out[child.table] = table.filter(pa.array(~drop))
+        private = PrivateRecords(self._plan, self._privacy)
+        sent = _rows_as_sent(body)
+        rejected = []
+        for i, reason in sorted(verdict.set_aside.items()):
+            row = sent[i] if i < len(sent) and isinstance(sent[i], dict) else {}
+            key = tuple(main.column(k)[i].as_py() for k in self._main.key)
+            rejected.append(Rejected(key, reason, private.record(row)))
+        return out, tuple(rejected)
 
 
 class _TableBuilder:
@@ -149,11 +245,12 @@ class _TableBuilder:
 
     def build(
         self, values: dict[Path, Sequence[Any]], parents: dict[str, pa.Array | pa.ChunkedArray]
-    ) -> tuple[pa.Table, int]:
+    ) -> tuple[pa.Table, Counter[str]]:
         typed = convert_columns(
             [self.conversions[c.name] for c in self._typed], [values[c.source] for c in self._typed]
         )
-        by_name = {c.name: t for c, t in zip(self._typed, typed, strict=True)}
+        by_column = dict(zip(self._typed, typed, strict=True))
+        by_name = {c.name: t for c, t in by_column.items()}
         arrays: list[pa.Array | pa.ChunkedArray] = []
         for column in self.plan.columns:
             if column.name in parents:
@@ -163,7 +260,9 @@ class _TableBuilder:
                 arrays.append(pa.array(hashed, pa.string()))
             else:
                 arrays.append(by_name[column.name].array)
-        rounded = sum(t.rounded for t in typed)
+        rounded = Counter(
+            {f"{self.plan.table}.{c.name}": t.rounded for c, t in by_column.items() if t.rounded}
+        )
         return pa.Table.from_arrays(arrays, schema=self.schema), rounded
 
 
@@ -238,10 +337,49 @@ def _decode(decoder: msgspec.json.Decoder[Any], body: bytes, entity: str | None)
 
 
 def _last_key(table: pa.Table, key: tuple[str, ...]) -> tuple[object, ...] | None:
-    if table.num_rows == 0:
-        return None
-    last = table.num_rows - 1
-    return tuple(table.column(k)[last].as_py() for k in key)
+    """The key of the last row in page order that has one (rows without are set aside)."""
+    for row in range(table.num_rows - 1, -1, -1):
+        value = tuple(table.column(k)[row].as_py() for k in key)
+        if all(v is not None for v in value):
+            return value
+    return None
+
+
+def _parent_of(lists: Sequence[Any]) -> np.ndarray:
+    """For each child row (in order), the position of the parent row it is listed under."""
+    counts = np.fromiter((len(x) if x else 0 for x in lists), np.int64, len(lists))
+    return np.repeat(np.arange(len(lists), dtype=np.int64), counts)
+
+
+def _fill_parent_key(
+    child: pa.Table, plan: TablePlan, main: pa.Table, key: tuple[str, ...], index: pa.Array
+) -> pa.Table:
+    """A child row that omits its parent key (null) gets the key of the parent it is listed
+    under; one naming another parent is left for the key rules to set aside."""
+    assert plan.parent_key is not None
+    for name, parent in zip(plan.parent_key, key, strict=True):
+        at = child.schema.get_field_index(name)
+        own = child.column(at)
+        if own.null_count == 0:
+            continue
+        inherited = main.column(parent).take(index).cast(own.type)
+        child = child.set_column(at, child.field(at), pc.coalesce(own, inherited))
+    return child
+
+
+def _without(table: pa.Table, rows: list[int]) -> pa.Table:
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[rows] = False
+    return table.filter(pa.array(keep))
+
+
+def _rows_as_sent(body: bytes) -> list[Any]:
+    """The page's rows as plain JSON (only for the rare page with records set aside)."""
+    try:
+        rows = orjson.loads(body).get("value")
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+    return rows if isinstance(rows, list) else []
 
 
 def _max_cursor(table: pa.Table, cursor: tuple[str, ...]) -> datetime | None:

@@ -7,7 +7,9 @@ client drop the token (:meth:`TokenProvider.invalidate`) and fetch exactly one n
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,13 +17,14 @@ from collections.abc import Callable
 import httpx
 import orjson
 
-from extract.errors import AuthError, BadPayload, RequestRejected, RetryableError
+from extract.errors import AuthError, BadPayload, ExtractError, RequestRejected, RetryableError
+from extract.http.body import MIB, BodyLimits, read_body, with_body
 from extract.http.stats import RequestStats
 from extract.http.status import classify_response, map_transport_error
-from extract.redact import register_secret
+from extract.redact import register_secret, terminal_safe
 from extract.settings import ApiSettings
 
-__all__ = ["TOKEN_PATH", "TokenProvider"]
+__all__ = ["TOKEN_PATH", "TokenProvider", "believed_lifetime"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,13 @@ REFRESH_FRACTION = 0.1
 """... or than this fraction of the token's lifetime, whichever is smaller."""
 DEFAULT_LIFETIME_S = 3600.0
 """Assumed lifetime when the endpoint omits ``expires_in`` (Norce tokens last an hour)."""
+MIN_LIFETIME_S = 60.0
+"""An ``expires_in`` below this (0, negative) or not a finite number (``"NaN"``) is not
+believed: the token is kept for :data:`DEFAULT_LIFETIME_S` instead, with a warning. If it
+really expires sooner, the API's 401 makes the client fetch one new token, so a run asks
+for at most one token per real expiry -- never one per request."""
+MAX_TOKEN_REPLY_BYTES = MIB
+"""A token reply is a few hundred bytes; a bigger one is refused unread."""
 TOKEN_RETRIES = 3
 """Retries of the token request on 429, 5xx and network errors."""
 TOKEN_BACKOFF_S = 2.0
@@ -137,10 +147,7 @@ class TokenProvider:
 
     def _request(self, form: dict[str, str]) -> str:
         started = self._clock()
-        try:
-            response = self._http.post(self.url, data=form, headers={"Accept": "application/json"})
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, entity="token", url=self.url) from None
+        response = self._post(form, started)
         status = response.status_code
         if status in (400, 401, 403):
             detail = _oauth_error(response)
@@ -164,17 +171,37 @@ class TokenProvider:
             ) from None
         return self._accept(response, started)
 
+    def _post(self, form: dict[str, str], started: float) -> httpx.Response:
+        """POST the form; the reply is read within the API's deadline and a small cap."""
+        limits = BodyLimits(
+            self._api.deadline_s, MAX_TOKEN_REPLY_BYTES, "the token reply cap", "token reply"
+        )
+        request = self._http.build_request(
+            "POST", self.url, data=form, headers={"Accept": "application/json"}
+        )
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                body = read_body(response, limits, started=started, clock=self._clock)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise map_transport_error(exc, entity="token", url=self.url) from None
+        except ExtractError as err:
+            raise BadPayload(err.message, url=self.url) from None
+        return with_body(response, body)
+
     def _accept(self, response: httpx.Response, started: float) -> str:
         try:
             doc = orjson.loads(response.content)
             token = doc["access_token"]
-            lifetime = float(doc.get("expires_in", DEFAULT_LIFETIME_S))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             raise BadPayload(
                 "the token endpoint answered without a usable access_token", url=self.url
             ) from None
         if not isinstance(token, str) or not token:
             raise BadPayload("the token endpoint returned an empty access_token", url=self.url)
+        lifetime = believed_lifetime(doc.get("expires_in", DEFAULT_LIFETIME_S))
         register_secret(token)
         margin = min(REFRESH_MARGIN_S, REFRESH_FRACTION * lifetime)
         # Measure from when the request was sent: the token's clock started no later.
@@ -182,6 +209,28 @@ class TokenProvider:
         self._token = token
         log.debug("fetched a bearer token valid for %.0f s", lifetime)
         return token
+
+
+def believed_lifetime(expires_in: object) -> float:
+    """The lifetime a token is kept for, from its ``expires_in`` (see :data:`MIN_LIFETIME_S`).
+
+    Returns:
+        ``expires_in`` as seconds when it is a finite number of at least
+        :data:`MIN_LIFETIME_S`, else :data:`DEFAULT_LIFETIME_S` (with a warning).
+    """
+    seconds = math.nan
+    if isinstance(expires_in, int | float | str) and not isinstance(expires_in, bool):
+        with contextlib.suppress(ValueError):
+            seconds = float(expires_in)
+    if math.isfinite(seconds) and seconds >= MIN_LIFETIME_S:
+        return seconds
+    log.warning(
+        "the token endpoint gave expires_in=%s; keeping the token for %.0f s instead (a 401 "
+        "from the API still fetches a new one)",
+        terminal_safe(str(expires_in))[:40],
+        DEFAULT_LIFETIME_S,
+    )
+    return DEFAULT_LIFETIME_S
 
 
 def _oauth_error(response: httpx.Response) -> str:
@@ -193,4 +242,4 @@ def _oauth_error(response: httpx.Response) -> str:
     if not isinstance(doc, dict):
         return ""
     parts = [str(doc[k]) for k in ("error", "error_description") if isinstance(doc.get(k), str)]
-    return f": {' - '.join(parts)[:200]}" if parts else ""
+    return f": {terminal_safe(' - '.join(parts)[:200])}" if parts else ""

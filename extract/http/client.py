@@ -19,8 +19,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
@@ -36,9 +37,11 @@ from extract.errors import (
     ServerError,
 )
 from extract.http.auth import TokenProvider
+from extract.http.body import MIB, BodyLimits, read_body, with_body
 from extract.http.budget import RequestBudget
 from extract.http.context import Fetched, RequestContext
 from extract.http.retry import RetryPolicy, failure_kind
+from extract.http.stats import RequestStats
 from extract.http.status import classify_response, map_transport_error, response_date
 from extract.http.throttle import Throttle, ThrottleRegistry, default_registry
 from extract.redact import mask_url, redact_logger
@@ -118,6 +121,14 @@ class QueryClient:
         self.throttle = throttle or (registry or default_registry()).for_url(api.base_url, limits)
         self.budget = budget if budget is not None else RequestBudget(limits.request_budget)
         self.tokens = TokenProvider(api, self._http, clock=clock, sleep=sleep)
+        self._page_limits = BodyLimits(api.deadline_s, api.max_reply_mb * MIB, "NORCE_MAX_REPLY_MB")
+        self._metadata_limits = BodyLimits(
+            api.deadline_s,
+            api.max_metadata_mb * MIB,
+            "NORCE_MAX_METADATA_MB",
+            what="$metadata",
+            size_is_retryable=False,
+        )
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
@@ -174,14 +185,19 @@ class QueryClient:
         parse: Callable[[bytes], T],
         context: RequestContext,
         accept: str | None = None,
+        limits: BodyLimits | None = None,
     ) -> Fetched[T]:
         """GET a Query API resource and parse its body, retrying what may succeed later.
 
         429s and network errors, 5xx answers and bodies ``parse`` cannot read (any
         exception that is not an :class:`~extract.errors.ExtractError` becomes
         :class:`BadPayload`) are retried as ``context.retry`` (else the client's policy)
-        says; a 429's ``Retry-After`` also pauses every thread via the throttle. A 401
-        drops the token and retries once, outside the retry count.
+        says; a 429's ``Retry-After`` also pauses every thread via the throttle, unless it
+        asks for longer than the policy waits (then the request fails at once, retryable,
+        and nothing else pauses). A 401 drops the token and retries once, outside the
+        retry count. The body is streamed within a deadline (``NORCE_REPLY_DEADLINE_S``)
+        and a size cap (``NORCE_MAX_REPLY_MB``): a reply breaking either is a retryable
+        failure.
 
         Args:
             path_or_url: ``Namespace/Set`` path, a path from the tenant root, or an absolute
@@ -190,31 +206,29 @@ class QueryClient:
             parse: Turns the body into a value; raise to reject it.
             context: Entity, ``applicationId`` header, counters and retry policy.
             accept: ``Accept`` header override (``$metadata`` is XML).
+            limits: Deadline and size cap of the reply; default: a page's.
 
         Returns:
             The parsed value with the raw body, masked URL and the server's ``Date``.
 
         Raises:
             BudgetExhausted: The run's request budget is spent (checked before each send).
-            RetryableError: The last failure, once retries are used up (``attempts`` set).
+            RetryableError: The last failure, once retries are used up (``attempts`` set),
+                or a 429 asking to wait longer than the policy's ``max_retry_after_s``.
             AuthError: A second 401 in a row, or the token endpoint refusing credentials.
             RequestRejected: 400/403/404/405 and other non-retryable statuses.
-            DataContractError: From ``parse``, or a link to another host.
+            DataContractError: From ``parse``, a link to another host, or a body over a
+                cap that ``limits`` does not retry (``$metadata``).
         """
         url = self._resolve(path_or_url, params)
         headers = {"Accept": accept} if accept else {}
         if context.application_id is not None:
             headers["applicationId"] = str(context.application_id)
+        request = _Request(url, headers, parse, limits or self._page_limits)
         with context.stats.timed(self._clock):
-            return self._with_retries(url, headers, context, parse)
+            return self._with_retries(request, context)
 
-    def _with_retries(
-        self,
-        url: str,
-        headers: dict[str, str],
-        context: RequestContext,
-        parse: Callable[[bytes], T],
-    ) -> Fetched[T]:
+    def _with_retries(self, req: _Request[T], context: RequestContext) -> Fetched[T]:
         """Send until a success, a failure not worth retrying, or the policy gives up."""
         policy = context.retry or self.retry
         failures = {"page": 0, "transport": 0}
@@ -226,7 +240,7 @@ class QueryClient:
             token = self.tokens.token(context.stats)
             attempt = 1 + sum(failures.values())
             try:
-                return self._attempt(url, headers, token, context, parse, attempt > 1)
+                return self._attempt(req, token, context, attempt > 1)
             except _Unauthorized as unauthorized:
                 if refreshed:
                     raise unauthorized.error from None
@@ -238,6 +252,7 @@ class QueryClient:
                 delay = policy.wait(err, failures[kind], self._draw)
                 if delay is None:
                     err.attempts = attempt
+                    _explain_long_wait(err, policy.max_retry_after_s)
                     raise
                 log.info(
                     "%s: %s; retry %d/%d in %.2f s",
@@ -258,6 +273,7 @@ class QueryClient:
 
         Raises:
             BudgetExhausted, RetryableError, AuthError, RequestRejected: As :meth:`get`.
+            DataContractError: The document is bigger than ``NORCE_MAX_METADATA_MB``.
         """
         fetched = self.get(
             f"{namespace}/$metadata",
@@ -265,43 +281,45 @@ class QueryClient:
             parse=_non_empty,
             context=context,
             accept="application/xml",
+            limits=self._metadata_limits,
         )
         return fetched.value
 
     def _attempt(
-        self,
-        url: str,
-        headers: dict[str, str],
-        token: str,
-        context: RequestContext,
-        parse: Callable[[bytes], T],
-        is_retry: bool,
+        self, req: _Request[T], token: str, context: RequestContext, is_retry: bool
     ) -> Fetched[T]:
         stats, entity = context.stats, context.entity
         request = self._http.build_request(
-            "GET", url, headers={**headers, "Authorization": f"Bearer {token}"}
+            "GET", req.url, headers={**req.headers, "Authorization": f"Bearer {token}"}
         )
         with self.throttle.slot():
             stats.add(requests=1, retries=int(is_retry))
+            started = self._clock()
             try:
-                response = self._http.send(request)
-                raw = response.read()
+                streamed = self._http.send(request, stream=True)
+                try:
+                    raw = read_body(
+                        streamed, req.limits, started=started, clock=self._clock, entity=entity
+                    )
+                finally:
+                    streamed.close()
             except httpx.HTTPError as exc:
-                err = map_transport_error(exc, entity=entity, url=url)
-                if isinstance(err, NetworkError):
-                    stats.add(network_errors=1)
-                elif isinstance(err, BadPayload):
-                    stats.add(bad_payloads=1)
+                err: ExtractError = map_transport_error(exc, entity=entity, url=req.url)
+                _count(stats, err)
                 raise err from None
+            except ExtractError as err:  # a reply over its deadline or size cap
+                _count(stats, err)
+                raise
+        response = with_body(streamed, raw)
         stats.add(bytes=len(raw))
-        log.debug("GET %s -> %d (%d bytes)", mask_url(url), response.status_code, len(raw))
+        log.debug("GET %s -> %d (%d bytes)", mask_url(req.url), response.status_code, len(raw))
         self._judge(response, raw, token, context)
-        value = self._parse(parse, raw, response.status_code, url, context)
+        value = self._parse(req.parse, raw, response.status_code, req.url, context)
         self.throttle.reward()
         return Fetched(
             value=value,
             raw=raw,
-            url=mask_url(url),
+            url=mask_url(req.url),
             server_date=response_date(response),
             status=response.status_code,
         )
@@ -316,7 +334,11 @@ class QueryClient:
             raise _Unauthorized(err, token) from None
         except RateLimited as err:
             context.stats.add(rate_limited=1)
-            self.throttle.penalize(err.retry_after)
+            # Capped before it reaches the shared throttle: a wait longer than the policy
+            # accepts fails this request alone; it must not pause every other request.
+            cap = (context.retry or self.retry).max_retry_after_s
+            wait = err.retry_after
+            self.throttle.penalize(wait if wait is not None and wait <= cap else None)
             raise
         except ServerError as err:
             context.stats.add(server_errors=1)
@@ -346,6 +368,30 @@ class QueryClient:
                 entity=context.entity,
                 url=url,
             ) from exc
+
+
+@dataclass(frozen=True)
+class _Request(Generic[T]):
+    """One GET as the retry loop repeats it."""
+
+    url: str
+    headers: dict[str, str]
+    parse: Callable[[bytes], T]
+    limits: BodyLimits
+
+
+def _count(stats: RequestStats, err: ExtractError) -> None:
+    """Count a failed attempt that got no judged response."""
+    if isinstance(err, NetworkError):
+        stats.add(network_errors=1)
+    elif isinstance(err, BadPayload):
+        stats.add(bad_payloads=1)
+
+
+def _explain_long_wait(err: RetryableError, cap: float) -> None:
+    """Say why a 429 was not waited out (the partition is retried later instead)."""
+    if isinstance(err, RateLimited) and err.retry_after is not None and err.retry_after > cap:
+        err.message = f"{err.message}, longer than the {cap:g} s a request waits"
 
 
 class _Unauthorized(Exception):

@@ -8,6 +8,7 @@ translation of httpx exceptions into the error tree of :mod:`extract.errors`.
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -23,9 +24,10 @@ from extract.errors import (
     RequestRejected,
     ServerError,
 )
-from extract.redact import mask_url, scrub
+from extract.redact import mask_url, scrub, terminal_safe
 
 __all__ = [
+    "LONGEST_RETRY_AFTER_S",
     "classify_response",
     "map_transport_error",
     "odata_error_message",
@@ -37,8 +39,20 @@ _MAX_DETAIL = 300
 """Longest server-provided text quoted in a message; error bodies can be whole HTML pages."""
 
 
+LONGEST_RETRY_AFTER_S = 10 * 365 * 86400.0
+"""The longest wait a ``Retry-After`` is read as (ten years). A longer one -- a huge number
+of seconds, a date in year 9999 -- reads as this: far beyond any wait the client accepts,
+and small enough for clock arithmetic to stay exact (no overflow)."""
+
+_DELTA_SECONDS = re.compile(r"-?\d+(?:\.\d+)?")
+"""RFC 9110 delta-seconds (digits); a fraction is tolerated, a negative number means now."""
+
+
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Read a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Anything else -- ``inf``, ``NaN``, words, a malformed date -- is no advice
+    (``None``): the client then backs off as for any other 429.
 
     Args:
         value: The header value, or ``None``.
@@ -46,25 +60,23 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
             delay does not depend on our clock's skew. Defaults to the current UTC time.
 
     Returns:
-        Seconds to wait (never negative), or ``None`` when absent or unreadable.
+        Seconds to wait, between 0 and :data:`LONGEST_RETRY_AFTER_S`, or ``None`` when
+        absent or unreadable.
     """
-    if value is None or not value.strip():
+    text = (value or "").strip()
+    if not text:
         return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        pass
-    else:
-        return max(seconds, 0.0) if seconds == seconds else None  # NaN -> unreadable
+    if _DELTA_SECONDS.fullmatch(text):
+        return min(max(float(text), 0.0), LONGEST_RETRY_AFTER_S)
     try:
         moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        reference = now if now is not None else datetime.now(UTC)
+        seconds = (moment - reference).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    reference = now if now is not None else datetime.now(UTC)
-    return max((moment - reference).total_seconds(), 0.0)
+    return min(max(seconds, 0.0), LONGEST_RETRY_AFTER_S)
 
 
 def response_date(response: httpx.Response) -> datetime | None:
@@ -74,13 +86,15 @@ def response_date(response: httpx.Response) -> datetime | None:
         return None
     try:
         moment: datetime = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def odata_error_message(response: httpx.Response) -> str | None:
-    """The ``error.message`` of an OData error body, else a short excerpt of the body."""
+    """The ``error.message`` of an OData error body, else a short excerpt of the body;
+    secrets scrubbed, control characters made visible
+    (:func:`~extract.redact.terminal_safe`)."""
     body = response.content
     if not body:
         return None
@@ -95,10 +109,10 @@ def odata_error_message(response: httpx.Response) -> str | None:
             if isinstance(message, dict):  # OData v3 style {"lang": .., "value": ..}
                 message = message.get("value")
             if isinstance(message, str) and message:
-                return scrub(message[:_MAX_DETAIL])
+                return terminal_safe(scrub(message[:_MAX_DETAIL]))
     text = body[:_MAX_DETAIL].decode("utf-8", errors="replace")
     text = " ".join(text.split())
-    return scrub(text) if text else None
+    return terminal_safe(scrub(text)) if text else None
 
 
 _REJECT_HINTS = {
@@ -144,7 +158,7 @@ def classify_response(response: httpx.Response, *, entity: str | None) -> None:
     detail = odata_error_message(response)
     suffix = f": {detail}" if detail else ""
     if status == 429:
-        wait = f"; asked to wait {retry_after:g} s" if retry_after is not None else ""
+        wait = f"; asked to wait {_seconds(retry_after)} s" if retry_after is not None else ""
         raise RateLimited(
             f"rate limited{wait}",
             status=status,
@@ -163,6 +177,10 @@ def classify_response(response: httpx.Response, *, entity: str | None) -> None:
     if status == 401:
         raise AuthError(f"not authorized{suffix}", entity=entity, url=url)
     raise _rejected(response, detail, entity=entity, url=url)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}" if value < 1e6 else f"{value:.0f}"
 
 
 def _rejected(

@@ -12,6 +12,7 @@ run on simulated time.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,10 @@ DECREASE_WINDOW_S = 5.0
 """Shortest time between two rate decreases: one congestion signal per window."""
 RECOVER_STEP = 0.1
 """Fraction of ``max_rps`` added per recovery step."""
+MAX_PAUSE_S = 600.0
+"""Longest pause a 429 imposes on every thread. The client never passes a longer one (it
+fails that request instead); the cap keeps a long-lived process (``serve``) from pausing
+for ever whatever it is given."""
 DEFAULT_MIN_RPS = ThrottleSettings().min_rps
 """The rate floor when none is given (the ``throttle.min_rps`` setting's default)."""
 
@@ -155,12 +160,16 @@ class Throttle:
         pause window so four in-flight 429s do not divide it by sixteen.
 
         Args:
-            retry_after: Seconds the server asked to wait; ``None`` pauses one interval.
+            retry_after: Seconds the server asked to wait; ``None`` (or a value that is not
+                a finite, non-negative number) pauses one interval; at most
+                :data:`MAX_PAUSE_S`.
         """
         with self._lock:
             now = self._clock()
             self.penalties += 1
-            pause = retry_after if retry_after is not None else 1.0 / self._rate
+            pause = 1.0 / self._rate
+            if retry_after is not None and math.isfinite(retry_after) and retry_after >= 0:
+                pause = min(retry_after, MAX_PAUSE_S)
             self._paused_until = max(self._paused_until, now + pause)
             if now >= self._no_decrease_until:
                 self._successes = 0

@@ -20,14 +20,17 @@ def erase_from_raw(wh: Warehouse, customer_id: int | None, email_hash: str | Non
 
     Their orders are matched by customer id or by the hashed e-mail that guest orders carry;
     lines and other children go with them, and the orders' figures are kept in
-    ``meta.erased_orders`` for the reconciliation with Norce's own reporting.
+    ``meta.erased_orders`` for the reconciliation with Norce's own reporting. Quarantined
+    records about them (``meta.quarantine``, by customer id or e-mail hash) go too.
 
     Returns:
-        Rows removed from ``raw.orders`` and ``raw.customers``.
+        Rows removed from ``raw.orders`` and ``raw.customers`` (quarantined records are not
+        counted).
     """
     present = wh.raw_tables()
     removed = 0
     with wh.transaction() as con:
+        meta.erase_quarantined(con, customer_id, email_hash)
         if "orders" in present:
             removed += _erase_orders(con, wh, present, customer_id, email_hash)
         if "customers" in present and customer_id is not None:

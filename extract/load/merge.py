@@ -3,7 +3,9 @@
 A batch -- rows of one or more raw tables plus the partition state that produced them --
 commits in one transaction, which is what makes a killed run resumable without duplicates
 or gaps. Rows are merged on the key (delete + insert); child tables are replaced per parent
-key, so a line removed at the source disappears too.
+key, so a line removed at the source disappears too, and a child row whose own key does not
+contain the parent key (``order_items.Id``) also replaces the row with that key under
+another parent: a line that moved is stored once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from extract.decode.private import CUSTOMER_TABLE
 from extract.load import meta
 from extract.load.state import PartitionState
 from extract.load.warehouse import Warehouse, execute, qi
@@ -69,6 +72,13 @@ def _merge(
             # children are replaced per parent: every parent in the batch, even one whose
             # collection is now empty, loses its old children first.
             _delete_children(con, tp, plan, batch[plan.spec.table].select(list(plan.spec.key)))
+            if data.num_rows and not set(tp.parent_key) <= set(tp.key):
+                keys = " and ".join(f"t.{qi(k)} = b.{qi(k)}" for k in tp.key)
+                execute(
+                    con,
+                    f"delete from {target} t where exists "
+                    f"(select 1 from {qi(view)} b where {keys})",
+                )
         if data.num_rows:
             _insert(con, target, view, data, load_id, extracted_at)
     finally:
@@ -146,7 +156,8 @@ def replace_all(
 
 
 def purge_keys(wh: Warehouse, plan: EntityPlan, keys: pa.Table) -> int:
-    """Hard-delete rows (and their children) whose key is in ``keys``.
+    """Hard-delete rows (and their children) whose key is in ``keys``, and their quarantined
+    records (for customers, every quarantined record about them).
 
     Returns:
         Rows removed from the main table.
@@ -175,6 +186,13 @@ def purge_keys(wh: Warehouse, plan: EntityPlan, keys: pa.Table) -> int:
             ).fetchall()
         finally:
             con.unregister("_purge_keys")
+        columns = [keys.column(k).to_pylist() for k in spec.key]
+        meta.purge_quarantined(
+            con,
+            spec.path,
+            list(zip(*columns, strict=True)),
+            customers=spec.table == CUSTOMER_TABLE,
+        )
     return len(removed)
 
 

@@ -42,10 +42,12 @@ __all__ = [
     "decode_key",
     "delete_state",
     "encode_key",
+    "erase_quarantined",
     "erasures",
     "forget_erased_orders",
     "insert",
     "keep_erased_orders",
+    "purge_quarantined",
     "read_states",
     "record_demo",
     "record_publish",
@@ -155,7 +157,10 @@ class SchemaChangeRow:
 
 @dataclass(frozen=True, slots=True)
 class QuarantineRow:
-    """``meta.quarantine``: records that could not be read, between two keys."""
+    """``meta.quarantine``: records that could not be loaded -- unreadable ones between two
+    keys, or one that broke the key rules (``record_key``). ``payload`` holds only what raw
+    would keep of them (:mod:`extract.decode.private`); ``customer_id`` and ``email_hash``
+    say who a record is about, so erasure and the forgotten-records purge remove it."""
 
     run_id: str
     entity: str
@@ -167,6 +172,9 @@ class QuarantineRow:
     error: str
     payload: str | None
     recorded_at: datetime
+    record_key: str | None = None
+    customer_id: int | None = None
+    email_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +332,46 @@ def keep_erased_orders(con: duckdb.DuckDBPyConnection, order_ids: list[Any]) -> 
 def forget_erased_orders(con: duckdb.DuckDBPyConnection, order_ids: list[Any]) -> None:
     """Drop locally erased orders from ``meta.erased_orders`` once the source forgets them."""
     _x(con, "delete from meta.erased_orders where order_id in (select unnest(?))", [order_ids])
+
+
+def erase_quarantined(
+    con: duckdb.DuckDBPyConnection, customer_id: int | None, email_hash: str | None
+) -> int:
+    """Remove one person's quarantined records (``norce-wh erase``). Returns rows removed."""
+    if customer_id is None and not email_hash:
+        return 0
+    rows = con.execute(
+        "delete from meta.quarantine where customer_id = ? or email_hash = ? returning 1",
+        [customer_id, email_hash],
+    ).fetchall()
+    return len(rows)
+
+
+def purge_quarantined(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    keys: list[tuple[Any, ...]],
+    *,
+    customers: bool = False,
+) -> int:
+    """Remove quarantined records the source now flags as forgotten. Returns rows removed.
+
+    Args:
+        con: The purge's transaction.
+        entity: The set whose records are forgotten.
+        keys: Their keys.
+        customers: The keys are customer ids: quarantined records of any set that are
+            about those customers go too.
+    """
+    if not keys:
+        return 0
+    encoded = [encode_key(k) for k in keys]
+    rows = con.execute(
+        "delete from meta.quarantine where (entity = ? and record_key in (select unnest(?))) "
+        "or (? and customer_id in (select unnest(?))) returning 1",
+        [entity, encoded, customers, [k[0] for k in keys] if customers else []],
+    ).fetchall()
+    return len(rows)
 
 
 def record_publish(con: duckdb.DuckDBPyConnection, row: PublishRow) -> None:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DEMO_DDL", "META_DDL", "PUBLISH_DDL"]
+__all__ = ["DEMO_DDL", "META_DDL", "PUBLISH_DDL", "QUARANTINE_UPGRADE"]
 
 DEMO_DDL = """create table if not exists meta.demo (
     created_at timestamptz, seed integer, scale double, note varchar
@@ -78,7 +78,10 @@ META_DDL: tuple[str, ...] = (
     """create table if not exists meta.quarantine (
         run_id varchar, entity varchar, application_id integer, key_after varchar,
         key_before varchar, skip_offset bigint, url varchar, error varchar, payload varchar,
-        recorded_at timestamptz
+        recorded_at timestamptz,
+        record_key varchar,                -- JSON list: the record's key, when readable
+        customer_id bigint,                -- who the record is about (erasure, forgetting)
+        email_hash varchar
     )""",
     """create table if not exists meta.purges (
         run_id varchar, entity varchar, table_name varchar, reason varchar, keys bigint,
@@ -96,3 +99,15 @@ META_DDL: tuple[str, ...] = (
     PUBLISH_DDL,
 )
 """Schemas ``raw`` and ``meta`` and every ``meta`` table; run when a warehouse is opened."""
+
+QUARANTINE_UPGRADE: tuple[str, ...] = (
+    "alter table meta.quarantine add column record_key varchar",
+    "alter table meta.quarantine add column customer_id bigint",
+    "alter table meta.quarantine add column email_hash varchar",
+    # Payloads stored before quarantine was private may hold plaintext personal data, and
+    # cannot be matched to a person for erasure: keep only their size.
+    """update meta.quarantine set payload = json_object('bytes', strlen(payload),
+        'note', 'payload removed on upgrade: stored before quarantine was private')
+        where payload is not null""",
+)
+"""Run once on a working database whose ``meta.quarantine`` predates its privacy columns."""

@@ -3,7 +3,9 @@
 ``raw.<table>`` has the plan's columns (source names and ``$metadata`` types) plus
 ``_load_id``, ``_extracted_at`` and ``_deleted_at``. New source properties become columns;
 properties the source no longer declares stay (null from now on); a widening type change is
-applied in place. Every change is recorded in ``meta.schema_changes``.
+applied in place. A source property named like a loader column is loaded as
+``<name>_source`` (the plan renames it; its column is recorded as ``renamed from <name>``).
+Every change is recorded in ``meta.schema_changes``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import duckdb
 from extract.errors import DataContractError
 from extract.load import meta
 from extract.load.warehouse import Warehouse, execute, qi
-from extract.schema.plan import EntityPlan, TablePlan
+from extract.schema.plan import LOADER_COLUMNS, EntityPlan, TablePlan
 from extract.schema.types import is_widening
 
 __all__ = ["LOAD_COLUMNS", "SchemaChange", "ensure_tables"]
@@ -30,6 +32,7 @@ LOAD_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_deleted_at", "TIMESTAMPTZ"),
 )
 """Columns the loader adds to every raw table."""
+assert tuple(name for name, _ in LOAD_COLUMNS) == LOADER_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +98,14 @@ def _ensure_table(
     existing = wh.table_columns(tp.table)
     wanted = [(c.name, c.duckdb_type) for c in tp.columns] + list(LOAD_COLUMNS)
     target = f"raw.{qi(tp.table)}"
+    changes = [
+        SchemaChange(tp.table, c.name, f"renamed from {c.renamed_from}", None, c.duckdb_type)
+        for c in tp.columns
+        if c.renamed_from is not None and c.name not in existing
+    ]
     if not existing:
         execute(con, f"create table {target} ({', '.join(f'{qi(n)} {t}' for n, t in wanted)})")
-        return []
-    changes: list[SchemaChange] = []
+        return changes
     for name, dtype in wanted:
         old = existing.get(name)
         if old is None:

@@ -20,7 +20,7 @@ import duckdb
 
 from extract.errors import StateError, WarehouseError
 from extract.load import meta
-from extract.load.meta_tables import META_DDL
+from extract.load.meta_tables import META_DDL, QUARANTINE_UPGRADE
 from extract.load.state import PartitionState
 
 __all__ = ["Warehouse", "execute", "qi"]
@@ -55,6 +55,9 @@ class Warehouse:
         with self.transaction() as con:
             for stmt in META_DDL:
                 execute(con, stmt)
+            if "customer_id" not in _columns(con, "meta", "quarantine"):
+                for stmt in QUARANTINE_UPGRADE:
+                    execute(con, stmt)
 
     def close(self) -> None:
         """Checkpoint and close the connection."""
@@ -117,6 +120,15 @@ class Warehouse:
 def execute(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
     """Run a statement and drain its result (DuckDB 2 refuses new work while one is open)."""
     con.execute(sql, params or []).fetchall()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return {name for (name,) in rows}
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from extract.errors import DataContractError
 from extract.http.client import Fetched, QueryClient, RequestContext
 from extract.paging.cursors import (
     SERVER_PAGE_CAP,
@@ -33,6 +34,7 @@ __all__ = [
     "PageResult",
     "Quarantined",
     "Strategy",
+    "check_page_size",
     "iter_pages",
 ]
 
@@ -79,7 +81,7 @@ def iter_pages(
 
     Raises:
         DataContractError: The key does not advance, a nextLink repeats, rows lack a key,
-            or numeric keys come back out of order.
+            numeric keys come back out of order, or a page has more rows than ``$top``.
         RetryableError: 429/network failures that outlasted retries; 5xx/bad bodies at
             more than :data:`MAX_CONSECUTIVE_BAD` records in a row (one, before any page
             succeeded).
@@ -89,15 +91,35 @@ def iter_pages(
     narrowed = replace(context, retry=(context.retry or client.retry).for_shrinking())
 
     def fetch(request: Request, narrowing: bool) -> Fetched[P]:
-        return client.get(
+        fetched = client.get(
             request.target,
             request.params,
             parse=decode,
             context=narrowed if narrowing else context,
         )
+        check_page_size(fetched.value, request, query.path)
+        return fetched
 
     pages = ShrinkingFetch(fetch, query.top, query.path)
     return _pages(cursor, pages)
+
+
+def check_page_size(page: DecodedPage, request: Request, path: str) -> None:
+    """A page may hold fewer rows than ``$top`` asked, never more: a service that ignores
+    ``$top`` cannot be paged safely, and the page is refused whole (nothing of it stored).
+
+    Raises:
+        DataContractError: The page has more rows than the request's ``$top``.
+    """
+    if request.via_link or page.row_count <= request.top:
+        return  # a followed nextLink carries the server's own page size
+    raise DataContractError(
+        f"a page has {page.row_count} rows, more rows than the $top={request.top} asked; "
+        "nothing from it was stored",
+        entity=path,
+        hint="the service ignores $top for this set; report it to Norce, or leave the set "
+        "out (NORCE_ENTITIES) until it is fixed",
+    )
 
 
 def _pages(cursor: Cursor, pages: ShrinkingFetch[P]) -> Iterator[PageResult[P] | Quarantined]:

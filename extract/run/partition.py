@@ -13,7 +13,8 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from extract.decode.pages import DecodedPage, PageDecoder
+from extract.decode.pages import DecodedPage, PageDecoder, Rejected
+from extract.decode.private import PrivatePayload, PrivateRecords
 from extract.errors import BudgetExhausted, ExtractError
 from extract.http.client import RequestContext
 from extract.load import meta
@@ -98,12 +99,13 @@ def _load(ctx: RunContext, partition: Partition, start: Start, result: Partition
         top=spec.page_size,
         count=ctx.settings.extract.verify_counts and not continuing,
     )
+    decoder = PageDecoder(plan, ctx.privacy)
     pages = iter_pages(
         ctx.client,
         query,
         strategy=spec.paging,
         context=RequestContext(spec.path, partition.header_application_id, result.stats),
-        decode=PageDecoder(plan, ctx.privacy),
+        decode=decoder,
         start_after=state.last_key if spec.paging == "keyset" else None,
     )
     writer = BatchWriter(
@@ -119,11 +121,18 @@ def _load(ctx: RunContext, partition: Partition, start: Start, result: Partition
     except ExtractError:
         writer.flush()  # keep the progress made; the next run resumes after it
         raise
+    finally:
+        _report_rounding(ctx, partition, decoder)
     if state.pending_until is None:
         state = replace(state, pending_until=pass_started)
     result.loaded_count = state.rows_in_pass  # includes rows committed by an interrupted run
     final = state.completed(at=datetime.now(UTC), keep_watermark=start.keep_watermark)
-    writer.commit(final)
+    kept = writer.commit(final, source_empty=result.source_count == 0)
+    if kept:
+        ctx.warn(
+            f"{partition.label}: the source sent no rows, without confirming it has none "
+            f"($count); kept the {kept} rows raw.{spec.table} had"
+        )
     result.watermark_after = final.watermark
     if ctx.request.mode == "full" and spec.mode == "incremental" and not continuing:
         _mark_deleted(ctx, partition, result, pass_started)
@@ -144,6 +153,11 @@ def _take(
         result.quarantined += 1
         return state
     page = item.page
+    for rejected in page.rejected:
+        _quarantine_record(ctx, partition, rejected, item.url)
+    result.quarantined += len(page.rejected)
+    for note in page.notes:
+        ctx.warn(note)
     if state.pending_until is None:
         # The pass's start by the server's clock: the next watermark.
         state = replace(state, pending_until=item.server_date or pass_started)
@@ -163,6 +177,12 @@ def _mark_deleted(
     """After a complete full pass, rows it did not see were deleted at the source."""
     if partition.part or result.quarantined:
         return  # a key range sees part of the rows; a quarantined row was not seen either
+    if result.rows == 0 and result.source_count != 0:
+        ctx.warn(
+            f"{partition.label}: a full refresh saw no rows, without the source confirming "
+            "it has none ($count); no row was marked deleted"
+        )
+        return
     plan = partition.plan
     app = partition.application_id if partition.application_id and plan.application_filter else None
     result.deleted_marked = mark_missing_deleted(
@@ -171,20 +191,17 @@ def _mark_deleted(
 
 
 def _quarantine(ctx: RunContext, partition: Partition, q: Quarantined) -> None:
-    row = meta.QuarantineRow(
-        run_id=ctx.run_id,
-        entity=partition.entity,
-        application_id=partition.application_id,
-        key_after=meta.encode_key(q.key_after),
-        key_before=meta.encode_key(q.key_before),
-        skip_offset=q.skip,
+    private = PrivateRecords(partition.plan, ctx.privacy).body(q.payload)
+    _store_quarantined(
+        ctx,
+        partition,
+        private,
         url=q.url,
         error=q.error,
-        payload=q.payload.decode("utf-8", "replace") if q.payload else None,
-        recorded_at=datetime.now(UTC),
+        key_after=meta.encode_key(q.key_after),
+        key_before=meta.encode_key(q.key_before),
+        skip=q.skip,
     )
-    with ctx.warehouse.transaction() as con:
-        meta.insert(con, row)
     log.error(
         "%s: quarantined one record between keys %s and %s: %s",
         partition.label,
@@ -192,6 +209,51 @@ def _quarantine(ctx: RunContext, partition: Partition, q: Quarantined) -> None:
         q.key_before,
         q.error,
     )
+
+
+def _quarantine_record(ctx: RunContext, partition: Partition, r: Rejected, url: str) -> None:
+    """A record a page sent that breaks the key rules (the rest of the page loaded)."""
+    _store_quarantined(ctx, partition, r.payload, url=url, error=r.reason)
+    log.error("%s: quarantined the record with key %s: %s", partition.label, r.key, r.reason)
+
+
+def _store_quarantined(
+    ctx: RunContext,
+    partition: Partition,
+    private: PrivatePayload | None,
+    *,
+    url: str,
+    error: str,
+    key_after: str | None = None,
+    key_before: str | None = None,
+    skip: int | None = None,
+) -> None:
+    row = meta.QuarantineRow(
+        run_id=ctx.run_id,
+        entity=partition.entity,
+        application_id=partition.application_id,
+        key_after=key_after,
+        key_before=key_before,
+        skip_offset=skip,
+        url=url,
+        error=error,
+        payload=private.text if private else None,
+        recorded_at=datetime.now(UTC),
+        record_key=private.record_key if private else None,
+        customer_id=private.customer_id if private else None,
+        email_hash=private.email_hash if private else None,
+    )
+    with ctx.warehouse.transaction() as con:
+        meta.insert(con, row)
+
+
+def _report_rounding(ctx: RunContext, partition: Partition, decoder: PageDecoder) -> None:
+    """Decimals beyond their declared scale were rounded: say so, once per column."""
+    for column, count in sorted(decoder.rounded.items()):
+        ctx.warn(
+            f"{partition.label}: {count} {column} value(s) had more fraction digits than the "
+            "scale $metadata declares and were rounded half-even to it"
+        )
 
 
 def _record(ctx: RunContext, r: PartitionResult) -> None:

@@ -15,11 +15,17 @@ import pyarrow as pa
 from extract.schema.catalog import EntitySpec
 from extract.schema.metadata import EdmEntityType, EdmProperty
 
-__all__ = ["PARENT", "Column", "EntityPlan", "TablePlan"]
+__all__ = ["LOADER_COLUMNS", "PARENT", "RENAMED_SUFFIX", "Column", "EntityPlan", "TablePlan"]
 
 PARENT = ".."
 """First element of :attr:`Column.source` for a child column taken from the parent row:
 ``("..", "Id")`` is the parent's ``Id`` (used when the child type lacks its parent key)."""
+
+
+LOADER_COLUMNS = ("_load_id", "_extracted_at", "_deleted_at")
+"""Columns the loader adds to every raw table (typed in :mod:`extract.load.tables`)."""
+RENAMED_SUFFIX = "_source"
+"""A source property named like a loader column is loaded as ``<name>_source``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,8 @@ class Column:
         duckdb_type: Column type (``VARCHAR`` for hashed columns).
         arrow_type: Matching Arrow type.
         action: ``keep`` (as sent) or ``hash`` (salted SHA-256 of the value).
+        renamed_from: The source name, when the column had to be renamed because it is a
+            loader column's (:data:`LOADER_COLUMNS`).
     """
 
     name: str
@@ -42,6 +50,7 @@ class Column:
     duckdb_type: str
     arrow_type: pa.DataType
     action: Literal["keep", "hash"]
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

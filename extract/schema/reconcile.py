@@ -20,7 +20,14 @@ import pyarrow as pa
 from extract.errors import DataContractError
 from extract.schema.catalog import ChildSpec, EntitySpec, FlattenSpec, PiiKind
 from extract.schema.metadata import EdmEntityType, EdmProperty, EdmService
-from extract.schema.plan import PARENT, Column, EntityPlan, TablePlan
+from extract.schema.plan import (
+    LOADER_COLUMNS,
+    PARENT,
+    RENAMED_SUFFIX,
+    Column,
+    EntityPlan,
+    TablePlan,
+)
 from extract.schema.privacy import PrivacyPolicy
 from extract.schema.types import arrow_type, duckdb_type, is_supported
 
@@ -188,14 +195,33 @@ class _Reconciler:
             if not is_supported(prop.edm_type):
                 self.warn(f"{name} has unsupported type {prop.edm_type}; loaded as VARCHAR")
             source = (*path, prop.name)
+            renamed = self.renamed(table, name)
             if action == "hash":
-                hashed = name + self.privacy.hashed_suffix
+                hashed = (renamed or name) + self.privacy.hashed_suffix
                 columns.append(Column(hashed, source, prop, "VARCHAR", pa.string(), "hash"))
             else:
                 columns.append(
-                    Column(name, source, prop, duckdb_type(prop), arrow_type(prop), "keep")
+                    Column(
+                        renamed or name,
+                        source,
+                        prop,
+                        duckdb_type(prop),
+                        arrow_type(prop),
+                        "keep",
+                        name if renamed else None,
+                    )
                 )
         return columns, requested
+
+    def renamed(self, table: str, name: str) -> str | None:
+        """The raw name of a source property named like a loader column, else ``None``."""
+        if name not in LOADER_COLUMNS:
+            return None
+        renamed = name + RENAMED_SUFFIX
+        self.warn(
+            f"property {name} is loaded as raw.{table}.{renamed}: {name} is the loader's own column"
+        )
+        return renamed
 
     def child(self, child: ChildSpec) -> tuple[TablePlan, str] | None:
         target = self.navigation_target(child.navigation, collection=True)

@@ -10,6 +10,7 @@ from extract.redact import Secret
 from extract.settings.docs import ENV_VARS
 from extract.settings.rules import PII_ACTIONS
 from extract.settings.sections import (
+    DEFAULT_FILE_MODE,
     DEFAULT_PII_SALT,
     ApiSettings,
     ExtractSettings,
@@ -20,6 +21,7 @@ from extract.settings.sections import (
 from extract.settings.sources import load_settings
 
 __all__ = [
+    "DEFAULT_FILE_MODE",
     "DEFAULT_PII_SALT",
     "ENV_VARS",
     "PII_ACTIONS",

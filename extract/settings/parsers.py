@@ -52,6 +52,11 @@ def parse_float(v: object) -> float:
         raise Invalid("expected a number") from None
 
 
+def parse_opt_float(v: object) -> float | None:
+    """A number or ``None``."""
+    return None if v is None else parse_float(v)
+
+
 def parse_int(v: object) -> int:
     """A whole number."""
     if isinstance(v, bool):
@@ -158,6 +163,20 @@ def parse_pii(v: object) -> dict[str, str]:
             raise Invalid("expected table.Column=action pairs separated by commas")
         result[column.strip()] = action.strip().lower()
     return result
+
+
+def parse_mode(v: object) -> int:
+    """File permissions in octal (``0640``, ``640``, ``0o640``) or a TOML integer ``0o640``."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        mode = v
+    else:
+        try:
+            mode = int(parse_str(v).lower().removeprefix("0o"), 8)
+        except ValueError:
+            raise Invalid("expected an octal file mode like 0640") from None
+    if not 0 <= mode <= 0o777 or mode & 0o600 != 0o600:
+        raise Invalid("expected an octal file mode like 0640 that lets the owner read and write")
+    return mode
 
 
 def parse_currency(v: object) -> str:

@@ -106,6 +106,14 @@ def api_problems(api: ApiSettings) -> list[str]:
         problems.append(f"NORCE_TIMEOUT_S must be > 0, got {api.timeout_s}")
     if not _positive(api.connect_timeout_s):
         problems.append(f"api.connect_timeout_s must be > 0, got {api.connect_timeout_s}")
+    if api.reply_deadline_s is not None and not _positive(api.reply_deadline_s):
+        problems.append(f"NORCE_REPLY_DEADLINE_S must be > 0, got {api.reply_deadline_s}")
+    for name, value in (
+        ("NORCE_MAX_REPLY_MB", api.max_reply_mb),
+        ("NORCE_MAX_METADATA_MB", api.max_metadata_mb),
+    ):
+        if value < 1:
+            problems.append(f"{name} must be at least 1 (MiB), got {value}")
     return problems
 
 

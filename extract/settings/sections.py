@@ -23,7 +23,9 @@ from extract.settings.parsers import (
     parse_int,
     parse_int_tuple,
     parse_minutes,
+    parse_mode,
     parse_opt_currency,
+    parse_opt_float,
     parse_opt_int,
     parse_opt_path,
     parse_path,
@@ -41,6 +43,7 @@ from extract.settings.rules import (
 )
 
 __all__ = [
+    "DEFAULT_FILE_MODE",
     "DEFAULT_PII_SALT",
     "ApiSettings",
     "ExtractSettings",
@@ -52,6 +55,12 @@ __all__ = [
 DEFAULT_PII_SALT = "norce-warehouse-default-salt"
 """Used when ``NORCE_PII_SALT`` is unset. Hashes are then only as private as this public
 string; ``Settings.default_salt`` is true and ``norce-wh doctor`` warns."""
+
+DEADLINE_TIMEOUTS = 4.0
+"""A reply's default deadline, in read timeouts (``NORCE_TIMEOUT_S``)."""
+
+DEFAULT_FILE_MODE = 0o640
+"""Warehouse files a run creates are owner/group-only: they hold hashed personal data."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,34 @@ class ApiSettings:
     connect_timeout_s: float = setting(
         10.0, parse=parse_float, help="seconds to wait for a connection"
     )
+    reply_deadline_s: float | None = setting(
+        None,
+        parse=parse_opt_float,
+        env="NORCE_REPLY_DEADLINE_S",
+        shown="4 x `NORCE_TIMEOUT_S`",
+        help="most seconds one reply may take from request to last byte (a server sending "
+        "a byte at a time fails that request, which is retried)",
+    )
+    max_reply_mb: int = setting(
+        64,
+        parse=parse_int,
+        env="NORCE_MAX_REPLY_MB",
+        help="largest page accepted (MiB, decoded: a gzip bomb is stopped by what it "
+        "inflates to); a bigger one is retried, then shrunk",
+    )
+    max_metadata_mb: int = setting(
+        32,
+        parse=parse_int,
+        env="NORCE_MAX_METADATA_MB",
+        help="largest `$metadata` document accepted (MiB); a bigger one stops the run",
+    )
+
+    @property
+    def deadline_s(self) -> float:
+        """Seconds one reply may take: :attr:`reply_deadline_s`, else 4 x the timeout."""
+        if self.reply_deadline_s is not None:
+            return self.reply_deadline_s
+        return DEADLINE_TIMEOUTS * self.timeout_s
 
     def __post_init__(self) -> None:
         # Normalise once so every URL built from it has exactly one slash.
@@ -172,6 +209,15 @@ class WarehouseSettings:
         env="NORCE_DUCKDB_MEMORY_MB",
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
         "stays flat as tables grow",
+    )
+    file_mode: int = setting(
+        DEFAULT_FILE_MODE,
+        parse=parse_mode,
+        env="NORCE_FILE_MODE",
+        shown="`0640`",
+        help="octal permissions of warehouse files a run creates (published file, working file "
+        "and its WAL, pages beside it), less the umask; an existing published file keeps its "
+        "mode. `0644` lets every local user read the warehouse",
     )
 
     @property

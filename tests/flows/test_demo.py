@@ -61,6 +61,7 @@ def test_demo_runs_end_to_end_and_answers_its_questions(tmp_path: Path) -> None:
     assert not re.search(r"^\s*duckdb\s", suggested, flags=re.M)  # no command we do not install
     assert target.with_name("norce.docs.html").is_file()
     assert target.with_name("norce.report.html").is_file()
+    assert target.with_name("norce.semantic.json").is_file()  # what `metrics` reads
     con = duckdb.connect(str(target), read_only=True)
     try:
         assert con.execute("select count(*) from meta.demo").fetchone() == (1,)

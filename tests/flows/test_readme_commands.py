@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flows.metrics import semantic_manifest_path
 from flows.pages import docs_path, report_path
 from tests.flows.helpers import PublishedRun
 
@@ -60,7 +61,7 @@ def home(published_run: PublishedRun, tmp_path_factory: pytest.TempPathFactory) 
     (home / ".venv").symlink_to(Path(sys.prefix))
     (home / "warehouse").mkdir()
     target = published_run.target
-    for source in (target, docs_path(target), report_path(target)):
+    for source in (target, docs_path(target), report_path(target), semantic_manifest_path(target)):
         shutil.copyfile(source, home / "warehouse" / source.name)
     return home
 

@@ -39,11 +39,15 @@ DOCUMENTED = [
     "NORCE_WAREHOUSE",
     "NORCE_WORK_DATABASE",
     "NORCE_DUCKDB_MEMORY_MB",
+    "NORCE_FILE_MODE",
     "NORCE_MAX_RPS",
     "NORCE_MAX_INFLIGHT",
     "NORCE_MAX_RETRIES",
     "NORCE_REQUEST_BUDGET",
     "NORCE_TIMEOUT_S",
+    "NORCE_REPLY_DEADLINE_S",
+    "NORCE_MAX_REPLY_MB",
+    "NORCE_MAX_METADATA_MB",
     "NORCE_LOOKBACK_MINUTES",
     "NORCE_PII_SALT",
     "NORCE_PII_OVERRIDES",
@@ -85,11 +89,15 @@ def test_every_environment_variable_is_read():
         "NORCE_WAREHOUSE": "/data/wh.duckdb",
         "NORCE_WORK_DATABASE": "/scratch/work.duckdb",
         "NORCE_DUCKDB_MEMORY_MB": "1024",
+        "NORCE_FILE_MODE": "0600",
         "NORCE_MAX_RPS": "2.5",
         "NORCE_MAX_INFLIGHT": "2",
         "NORCE_MAX_RETRIES": "3",
         "NORCE_REQUEST_BUDGET": "1000",
         "NORCE_TIMEOUT_S": "12",
+        "NORCE_REPLY_DEADLINE_S": "90",
+        "NORCE_MAX_REPLY_MB": "128",
+        "NORCE_MAX_METADATA_MB": "16",
         "NORCE_LOOKBACK_MINUTES": "45",
         "NORCE_PII_SALT": SALT,
         "NORCE_PII_OVERRIDES": "customers.FirstName=keep, orders.Buyer_EmailAddress=DROP",
@@ -102,10 +110,12 @@ def test_every_environment_variable_is_read():
     assert s.api.scope == "stage"
     assert s.api.application_ids == (1, 2, 3)
     assert s.api.timeout_s == 12.0
+    assert (s.api.deadline_s, s.api.max_reply_mb, s.api.max_metadata_mb) == (90.0, 128, 16)
     assert s.extract.entities == ("Orders/Orders", "Core/Currencies")
     assert s.warehouse.path == Path("/data/wh.duckdb")
     assert s.warehouse.work_database == Path("/scratch/work.duckdb")
     assert s.warehouse.memory_limit_mb == 1024
+    assert s.warehouse.file_mode == 0o600
     assert (s.throttle.max_rps, s.throttle.max_inflight, s.throttle.max_retries) == (2.5, 2, 3)
     assert s.throttle.request_budget == 1000
     assert s.extract.lookback == timedelta(minutes=45)
@@ -116,6 +126,19 @@ def test_every_environment_variable_is_read():
     }
     assert (s.extract.key_sweep, s.extract.verify_counts) == (True, False)
     assert s.extract.reporting_currency == "SEK"
+
+
+def test_a_reply_deadline_follows_the_timeout_unless_set():
+    assert load_settings(MINIMAL).api.deadline_s == 120.0
+    assert load_settings({**MINIMAL, "NORCE_TIMEOUT_S": "3"}).api.deadline_s == 12.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NORCE_REPLY_DEADLINE_S", "0"), ("NORCE_MAX_REPLY_MB", "0"), ("NORCE_MAX_METADATA_MB", "-1")],
+)
+def test_reply_bounds_must_be_positive(name: str, value: str):
+    assert any(name in p for p in problems_of({**MINIMAL, name: value}))
 
 
 def test_every_environment_variable_is_documented_in_env_vars():

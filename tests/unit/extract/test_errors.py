@@ -26,7 +26,12 @@ from extract.errors import (
     StateError,
     WarehouseError,
 )
-from extract.http.status import classify_response, map_transport_error, parse_retry_after
+from extract.http.status import (
+    LONGEST_RETRY_AFTER_S,
+    classify_response,
+    map_transport_error,
+    parse_retry_after,
+)
 from extract.redact import Secret, mask_url, register_secret, scrub
 
 URL = "https://tenant.test/commerce/query/2.0/Orders/Orders?$top=5"
@@ -113,6 +118,16 @@ def test_retry_after_http_date_measured_from_server_date():
         ("soon", None),
         ("", None),
         (None, None),
+        # Absurd values read as at most ten years (beyond any cap) or as no advice, and
+        # never overflow: found in issue 16 (a hang, and exit 1 "OverflowError").
+        ("1000000000", LONGEST_RETRY_AFTER_S),
+        ("9" * 400, LONGEST_RETRY_AFTER_S),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", LONGEST_RETRY_AFTER_S),
+        ("inf", None),
+        ("-inf", None),
+        ("NaN", None),
+        ("soon-ish, maybe", None),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),
     ],
 )
 def test_parse_retry_after(value, expected):

@@ -202,6 +202,7 @@ def test_extra_fraction_digits_are_rounded_half_even_and_counted() -> None:
     assert column(page, "Amount") == [Decimal("1.2346"), Decimal("1.2346"), Decimal("1.2")]
     assert column(page, "LineAmount", "order_items") == [Decimal("2.5"), Decimal("0")]
     assert page.rounded_values == 3  # 2.50000 only lost zeros: not counted
+    assert page.rounded == {"orders.Amount": 2, "order_items.LineAmount": 1}
 
 
 def test_decimal_beyond_the_precision_is_a_bad_payload() -> None:
