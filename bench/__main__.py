@@ -2,7 +2,9 @@
 
 The full run (``make bench``) writes ``latest.md`` and ``latest.json``; ``--quick`` (scale
 0.05, one scale for the series) writes ``quick.md``/``quick.json`` so a smoke run never
-replaces the committed figures. ``--out`` picks another directory. ``--render FILE.json``
+replaces the committed figures. ``--out`` picks another directory. ``--cycle-only``
+measures only the 15-minute cycle (:mod:`bench.cycle`) at the configured scales (with
+``--quick``: the smoke scale) and writes ``cycle.md``/``cycle.json``. ``--render FILE.json``
 rewrites the Markdown next to an existing JSON result without measuring anything.
 """
 
@@ -16,8 +18,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from bench.report import render, write
-from bench.suite import QUICK, BenchConfig, run_suite
+from bench.report import render, render_cycles, write, write_cycles
+from bench.suite import QUICK, BenchConfig, run_cycles, run_suite
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -35,12 +37,16 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=4, help="requests in flight for every contender"
     )
     parser.add_argument(
+        "--cycle-only", action="store_true", help="measure only the 15-minute cycle"
+    )
+    parser.add_argument(
         "--render", type=Path, metavar="JSON", help="only re-render the Markdown of a result"
     )
     args = parser.parse_args(argv)
     if args.render is not None:
         md_path = args.render.with_suffix(".md")
-        md_path.write_text(render(json.loads(args.render.read_text())))
+        data = json.loads(args.render.read_text())
+        md_path.write_text(render_cycles(data) if "ceiling" not in data else render(data))
         print(f"wrote {md_path}", file=sys.stderr)
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -48,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     base = QUICK if args.quick else BenchConfig()
     cfg = BenchConfig(**{**base.__dict__, "concurrency": args.concurrency})
+    if args.cycle_only:
+        if args.quick:
+            cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": cfg.scales})
+        json_path, md_path = write_cycles(run_cycles(cfg), args.out, "cycle")
+        print(md_path.read_text())
+        print(f"wrote {md_path} and {json_path}", file=sys.stderr)
+        return 0
     results = run_suite(cfg)
     json_path, md_path = write(results, args.out, "quick" if args.quick else "latest")
     print(md_path.read_text())

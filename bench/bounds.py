@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bench import cycle_report
+
 STAGES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "HTTP: threads waiting for / reading responses",
@@ -243,6 +245,8 @@ EXPLAINERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "rss": _rss,
     "rss_flat": _rss,
     "linear": _scaling,
+    "cycle": cycle_report.explain,
+    "cycle_growth": cycle_report.explain,
 }
 
 

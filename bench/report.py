@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import sections
+from bench import cycle_report, sections
 from bench.bounds import explain
 from bench.sections import table
 from bench.targets import evaluate
@@ -54,9 +55,34 @@ def render(results: dict[str, Any]) -> str:
         *sections.small(results),
         *sections.scaling(results),
         *sections.incremental(results),
+        *cycle_report.section(results),
         *_targets(results, targets),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_cycles(results: dict[str, Any]) -> str:
+    """The Markdown of a ``--cycle-only`` run: the machine, the cycle and its targets."""
+    targets = cycle_report.targets(results)
+    lines = [
+        "# The 15-minute cycle (`python -m bench --cycle-only`)",
+        "",
+        f"Generated {results['generated_at']} in {results['total_s']} s.",
+        "",
+        *sections.machine(results),
+        *cycle_report.section(results),
+        *_targets(results, targets),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_cycles(results: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
+    """Write a ``--cycle-only`` result as ``name.json`` and ``name.md``.
+
+    Returns:
+        The two paths.
+    """
+    return _write(results, directory, name, cycle_report.targets, render_cycles)
 
 
 def write(results: dict[str, Any], directory: Path, name: str) -> tuple[Path, Path]:
@@ -65,11 +91,21 @@ def write(results: dict[str, Any], directory: Path, name: str) -> tuple[Path, Pa
     Returns:
         The two paths.
     """
+    return _write(results, directory, name, evaluate, render)
+
+
+def _write(
+    results: dict[str, Any],
+    directory: Path,
+    name: str,
+    evaluate_targets: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    to_markdown: Callable[[dict[str, Any]], str],
+) -> tuple[Path, Path]:
     results = {**results, "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    results["targets"] = evaluate(results)
+    results["targets"] = evaluate_targets(results)
     directory.mkdir(parents=True, exist_ok=True)
     paths = (directory / f"{name}.json", directory / f"{name}.md")
-    texts = (json.dumps(results, indent=2, sort_keys=True) + "\n", render(results))
+    texts = (json.dumps(results, indent=2, sort_keys=True) + "\n", to_markdown(results))
     for path, text in zip(paths, texts, strict=True):
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text)

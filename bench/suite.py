@@ -8,6 +8,9 @@
 3. At the small scale: ours next to dlt with its default loader format and with parquet.
 4. Ours at the other scales, one simulator process each, largest last.
 5. The memory what-ifs at the lever scale (:mod:`bench.levers`).
+6. The 15-minute cycle at every scale of the series (:mod:`bench.cycle`): a full
+   ``norce-wh run``, then one run after k orders changed, timed in its parts, and the
+   publish methods on that warehouse file (:mod:`bench.publish_cost`).
 
 Every contender runs in its own child process with the same concurrency.
 """
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import incremental, levers, scaling
+from bench import cycle, incremental, levers, scaling
 from bench.machine import describe, load_average
 from bench.observe import observe
 from bench.pages import ORDER_TYPES, plan_orders
@@ -55,10 +58,12 @@ class BenchConfig:
     concurrency: int = 4
     ks: tuple[int, ...] = (0, 10, 1000)
     seed: int = 42
+    cycle_k: int = 1000
+    cycle_scales: tuple[float, ...] | None = None
     quick: bool = False
 
 
-QUICK = BenchConfig(main_scale=0.05, scales=(0.05,), lever_scale=0.05, quick=True)
+QUICK = BenchConfig(main_scale=0.05, scales=(0.05,), lever_scale=0.05, cycle_scales=(), quick=True)
 SMALL_SCALE = 0.05
 """Scale of the side-by-side with dlt's default loader format (which cannot do scale 1)."""
 
@@ -175,6 +180,31 @@ def _dlt_default(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
     return out
 
 
+def _cycles(cfg: BenchConfig, workdir: Path) -> list[dict[str, Any]]:
+    scales = cfg.scales if cfg.cycle_scales is None else cfg.cycle_scales
+    return [
+        cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed) for scale in scales
+    ]
+
+
+def run_cycles(cfg: BenchConfig) -> dict[str, Any]:
+    """Only the 15-minute cycle at every scale of ``cfg`` (``python -m bench --cycle-only``).
+
+    Returns:
+        ``machine``, ``config``, ``cycles`` and ``total_s``.
+    """
+    started = time.perf_counter()
+    results: dict[str, Any] = {"machine": describe(), "config": asdict(cfg)}
+    workdir = Path(tempfile.mkdtemp(prefix="norce-bench-"))
+    try:
+        results["cycles"] = _cycles(cfg, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    results["machine"]["load_avg_1m_at_end"] = load_average()
+    results["total_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
 def run_suite(cfg: BenchConfig) -> dict[str, Any]:
     """Measure everything ``cfg`` asks for.
 
@@ -204,6 +234,7 @@ def run_suite(cfg: BenchConfig) -> dict[str, Any]:
                 points.append(scaling.measure(scale, cfg.concurrency, workdir))
         results["scaling"] = points
         results["levers"] = levers.measure(cfg.lever_scale, cfg.concurrency, workdir, cfg.seed)
+        results["cycles"] = _cycles(cfg, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["machine"]["load_avg_1m_at_end"] = load_average()

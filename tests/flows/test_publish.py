@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -127,10 +128,11 @@ def test_failed_copy_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mon
     publish(work, target, run_id="good")
     _make_work_db(work, 4)
 
-    def broken_copy(src: object, dst: object, length: int = 0) -> None:
+    def broken_copy(src: int, dst: int) -> str:
+        os.write(dst, b"half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("flows.publish.shutil.copyfileobj", broken_copy)
+    monkeypatch.setattr("flows.publish.clone_or_copy", broken_copy)
     with pytest.raises(WarehouseError, match="No space left"):
         publish(work, target, run_id="bad")
     assert _count(target) == 3

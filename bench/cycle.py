@@ -1,0 +1,167 @@
+"""The 15-minute cycle: what one ``norce-wh run`` costs after a full load, at several scales.
+
+Per scale, one simulator process: a full ``norce-wh run`` equivalent (extract of the whole
+catalog, ``dbt build``, publish, report and pages) builds the warehouse once; its directory
+is kept as a snapshot. Then the simulator's clock moves on and k orders change
+(``/_sim/clock/advance``, ``/_sim/orders/update``), and one cycle runs on a copy of the
+snapshot, timed in its parts. The same copy-of-the-snapshot serves the publish comparison
+(:mod:`bench.publish_cost`), so the full load is paid once per scale.
+
+The workload runs the flow's steps in order without Prefect (whose temporary API would add
+seconds no scheduled deployment pays): :func:`extract.extract` with the default thread
+runner, :func:`flows.build.build_marts`, :func:`flows.publish.publish`,
+:func:`flows.report.build_report` and :func:`flows.pages.publish_pages`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.meter import Meter, cpu_seconds
+from bench.observe import observe
+from bench.ours import settings_env
+from bench.pages import ORDER_TYPES
+from bench.simproc import SimulatorProcess
+
+CLOCK_STEP_S = 900
+"""The schedule's interval: the clock moves on 15 minutes before the cycle."""
+FULL_RUN_TIMEOUT_S = 4 * 3600.0
+"""The first run loads the whole catalog and builds every model: at scale 20 it took more
+than half an hour (the default workload limit) on the busy 2-core machine (load 13 to 20)."""
+TOP_NODES = 12
+"""dbt nodes kept per run in the result, slowest first."""
+
+
+def run(params: dict[str, Any]) -> dict[str, Any]:
+    """One ``norce-wh run`` equivalent, timed in its parts.
+
+    Args:
+        params: ``base_url``, ``warehouse`` (published file; the working file is the
+            settings' default beside it), ``concurrency``, ``full_refresh`` (bool).
+
+    Returns:
+        ``status``, ``parts`` (seconds per step), ``rows`` (top-level rows read),
+        ``requests``, ``dbt`` (models/tests, slowest nodes), ``published_mib`` and the
+        :class:`~bench.meter.Meter` figures of the whole run.
+    """
+    from extract import RunRequest, extract
+    from extract.settings import load_settings
+    from flows.build import build_marts
+    from flows.pages import publish_pages
+    from flows.publish import publish
+    from flows.report import build_report
+
+    env = settings_env(params["base_url"], params["warehouse"], int(params["concurrency"]))
+    settings = load_settings(env)
+    full = bool(params.get("full_refresh"))
+    request = RunRequest(mode="full" if full else "incremental", command="run")
+    parts: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+    work_db = settings.warehouse.work_database
+    with (
+        Meter() as meter,
+        _part("extract_s", parts, cpu),
+        extract(settings, request) as extracted,
+    ):
+        summary = extracted.summary
+        _close_part("extract_s", parts, cpu)
+        with _part("dbt_s", parts, cpu):
+            dbt = build_marts(work_db, full_refresh=full)
+        if not dbt.success:
+            raise RuntimeError(f"dbt build failed: {dbt.error or dbt.summary()}")
+        with _part("publish_s", parts, cpu):
+            published = publish(work_db, settings.warehouse.path, run_id=summary.run_id)
+        with _part("report_s", parts, cpu):
+            report = build_report(summary, database=work_db, dbt=dbt, publish=published)
+        with _part("pages_s", parts, cpu):
+            publish_pages(report, work_db, published.target)
+    return {
+        "status": summary.status,
+        "parts": {k: round(v, 3) for k, v in parts.items()},
+        "cpu_parts": {k: round(v, 3) for k, v in cpu.items()},
+        "rows": summary.total("rows"),
+        "requests": summary.total("requests"),
+        "dbt": _dbt_figures(dbt.nodes),
+        "published_mib": round(published.bytes / 2**20, 1),
+        **meter.figures(),
+    }
+
+
+@contextmanager
+def _part(name: str, wall: dict[str, float], cpu: dict[str, float]) -> Iterator[None]:
+    """Time the block as part ``name``: wall and CPU seconds (unless already closed)."""
+    wall[name], cpu[name] = -time.perf_counter(), -cpu_seconds()
+    try:
+        yield
+    finally:
+        _close_part(name, wall, cpu)
+
+
+def _close_part(name: str, wall: dict[str, float], cpu: dict[str, float]) -> None:
+    """End part ``name`` now; a second call changes nothing."""
+    if wall[name] < 0:
+        wall[name] += time.perf_counter()
+        cpu[name] += cpu_seconds()
+
+
+def _dbt_figures(nodes: Any) -> dict[str, Any]:
+    """Seconds by resource type and the slowest nodes."""
+    by_type: dict[str, float] = {}
+    for node in nodes:
+        by_type[node.resource_type] = by_type.get(node.resource_type, 0.0) + node.execution_time
+    slowest = sorted(nodes, key=lambda n: n.execution_time, reverse=True)
+    return {
+        "nodes": len(nodes),
+        "by_type_s": {k: round(v, 2) for k, v in sorted(by_type.items())},
+        "models_s": {
+            n.name: round(n.execution_time, 3) for n in nodes if n.resource_type == "model"
+        },
+        "slowest": [
+            {"node": n.unique_id, "type": n.resource_type, "s": round(n.execution_time, 3)}
+            for n in slowest[:TOP_NODES]
+        ],
+    }
+
+
+def measure(
+    scale: float, concurrency: int, workdir: Path, k: int, seed: int = 42
+) -> dict[str, Any]:
+    """The full run, then one cycle with ``k`` changed orders, at ``scale``.
+
+    Returns:
+        ``scale``, ``orders``, ``rows``, ``full`` (the first run), ``cycle`` (the timed
+        cycle, with ``k`` and ``changed``) and ``publish_costs``.
+    """
+    from bench import publish_cost
+
+    base = workdir / f"cycle-{scale:g}"
+    snapshot = base / "snapshot"
+    live = base / "live"
+    with SimulatorProcess(scale, seed) as sim:
+        orders = sim.rows("Orders.Order")
+        rows = sim.rows(*ORDER_TYPES)
+        params = {
+            "base_url": sim.base_url,
+            "warehouse": str(live / "norce.duckdb"),
+            "concurrency": concurrency,
+        }
+        full = observe(sim, "cycle", {**params, "full_refresh": True}, timeout_s=FULL_RUN_TIMEOUT_S)
+        shutil.copytree(live, snapshot)
+        sim.admin("clock/advance", {"seconds": CLOCK_STEP_S})
+        changed = len(sim.admin("orders/update", {"count": k})["ids"]) if k else 0
+        cycle = observe(sim, "cycle", params)
+    costs = publish_cost.measure(snapshot, base / "publish")
+    shutil.rmtree(base, ignore_errors=True)
+    return {
+        "scale": scale,
+        "orders": orders,
+        "rows": rows,
+        "full": full,
+        "cycle": {**cycle, "k": k, "changed": changed},
+        "publish_costs": costs,
+    }
