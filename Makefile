@@ -5,6 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test workers: most tests wait on subprocesses, servers and dbt, so two workers use both
+# cores; --dist loadfile keeps each file (and its module fixtures) on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench bench-quick lint fmt venv lock clean
 
@@ -22,7 +25,7 @@ demo: $(STAMP)
 
 ## make test: unit, integration, flow and scenario tests (slow ones included)
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## make lint: ruff + strict mypy on extract/, flows/, simulator/ and bench/ + import layering
 lint: $(STAMP)

@@ -77,7 +77,7 @@ def table_checksums(database: Path, schema: str = "raw") -> dict[str, tuple[int,
                 for r in con.execute(
                     "select column_name from information_schema.columns where table_schema = ? "
                     "and table_name = ? and column_name not in "
-                    "('_load_id', '_extracted_at') order by ordinal_position",
+                    "('_load_id', '_extracted_at', 'summary_as_of') order by ordinal_position",
                     [schema, table],
                 ).fetchall()
             ]

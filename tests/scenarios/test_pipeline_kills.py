@@ -46,7 +46,8 @@ DBT_SUMMARY = "dbt build ok"  # the CLI's line once dbt has returned (flows/buil
 
 # Marts are compared with table_checksums, which leaves out `_extracted_at` (fct_orders and
 # fct_order_lines carry the extraction time of each order: when the loader fetched it, not
-# a fact about it) and `_load_id`. No other mart column depends on when a run happened:
+# a fact about it), `_load_id` and the reconciliation mart's `summary_as_of` (when Norce's
+# summary was read). No other mart column depends on when a run happened:
 # recency is measured from the latest order date (macro as_of_date), and dim_date spans to
 # current_date, which is the same for every run of this test.
 
