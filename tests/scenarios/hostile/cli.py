@@ -2,8 +2,12 @@
 
 Unlike :class:`tests.scenarios.conftest.CliRun` this keeps the output as bytes decoded
 without newline translation (a stray CR or escape code must stay visible to the test), and
-reaps the child with :func:`os.wait4` to read *its own* peak memory (``ru_maxrss``), which
-``RUSAGE_CHILDREN`` cannot give once an earlier child peaked higher.
+reads the child's *own* peak memory: the high-water mark ``VmHWM`` of its
+``/proc/<pid>/status``, polled while it runs (monotonic, so a peak is kept once seen).
+Neither ``RUSAGE_CHILDREN`` (an earlier child may have peaked higher) nor the child's own
+``ru_maxrss`` from :func:`os.wait4` will do: Linux starts a child's ``maxrss`` at the
+parent's high-water mark when it execs, and a pytest process that built a warehouse in
+process is bigger than any run it starts.
 """
 
 from __future__ import annotations
@@ -86,31 +90,45 @@ def norce_wh(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    code, rss_kb = _reap(proc, started + timeout)
+    code, hwm_kb = _reap(proc, started + timeout)
     seconds = time.monotonic() - started
     reader.join(timeout=30)
     assert proc.stdout is not None
     proc.stdout.close()
     output = b"".join(chunks).decode("utf-8", "replace")
-    return Outcome(tuple(args), code, output, seconds, rss_kb / 1024)
+    return Outcome(tuple(args), code, output, seconds, hwm_kb / 1024)
 
 
 def _reap(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int | None, int]:
-    """Wait for ``proc`` with :func:`os.wait4`; kill its group at ``deadline``."""
+    """Wait for ``proc``, polling its peak memory (kB); kill its group at ``deadline``."""
     hung = False
+    hwm_kb = 0
     while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        hwm_kb = max(hwm_kb, _high_water_kb(proc.pid))
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
         if pid:
             break
         if time.monotonic() > deadline:
             hung = True
             os.killpg(proc.pid, signal.SIGKILL)
-            pid, status, usage = os.wait4(proc.pid, 0)
+            pid, status = os.waitpid(proc.pid, 0)
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
     _kill_group(proc.pid)
-    return (None if hung else proc.returncode), usage.ru_maxrss
+    return (None if hung else proc.returncode), hwm_kb
+
+
+def _high_water_kb(pid: int) -> int:
+    """``VmHWM`` of a running process (0 once it has exited)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _kill_group(pgid: int) -> None:

@@ -74,7 +74,7 @@ def test_an_empty_first_page_does_not_empty_a_lookup(empty_lookups: EmptyLookups
 def test_a_lookup_the_source_confirms_empty_is_emptied(empty_lookups: EmptyLookups) -> None:
     """The other side of the rule: when ``$count`` confirms zero rows, the lookup is empty."""
     assert_ended(empty_lookups.out)
-    assert empty_lookups.before["vat_codes"] == 4
+    assert empty_lookups.before["vat_codes"] > 0
     assert scalar(empty_lookups.db, "select count(*) from raw.vat_codes") == 0
 
 
