@@ -10,22 +10,14 @@ lock and held until the run has published, so every command takes them in one or
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from time import monotonic, sleep
 
-from extract.errors import StateError
 from extract.load.locking import RunLock
 
-__all__ = ["LOCK_POLL_S", "hold_published"]
-
-log = logging.getLogger(__name__)
-
-LOCK_POLL_S = 10.0
-"""How often a run waiting for the published file's lock tries again."""
+__all__ = ["hold_published"]
 
 
 @contextmanager
@@ -41,16 +33,7 @@ def hold_published(target: Path, wait_s: float = 0) -> Iterator[RunLock]:
         WarehouseError: The lock file cannot be created beside the published file.
     """
     lock = RunLock(Path(os.path.realpath(target)))
-    deadline = monotonic() + max(wait_s, 0)
-    while True:
-        try:
-            lock.acquire()
-            break
-        except StateError as exc:
-            if monotonic() >= deadline:
-                raise
-            log.info("%s; waiting (up to %d s in all)", exc.message, wait_s)
-            sleep(min(LOCK_POLL_S, max(deadline - monotonic(), 0.0)))
+    lock.acquire(wait_s)  # the run lock's own wait: polls, logs, then refuses
     try:
         yield lock
     finally:
