@@ -240,6 +240,7 @@ def _incremental(results: dict[str, Any], key: str) -> list[str]:
 
 EXPLAINERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "ceiling": _ceiling,
+    "cpu_row": _ceiling,
     "dlt": _dlt,
     "loader": _loader,
     "rss": _rss,

@@ -10,10 +10,14 @@ from typing import Any
 
 from bench.cycle_report import targets as cycle_targets
 
-CEILING_RATIO = 0.8
-DLT_RATIO = 3.0
+CEILING_RATIO = 0.6
+"""Issue 15's goal on this 2-core box, where the simulator shares the client's cores."""
+DLT_RATIO = 5.0
+CPU_US_PER_ROW = 8.0
+"""Client CPU per source row of the full load at the main scale."""
 LOADER_ROWS_S = 150_000
 RSS_MIB = 400
+"""Peak RSS of the loader process at every scale of the series, default settings."""
 RSS_FLAT = 1.25
 """Largest peak RSS over the series / smallest: at most this counts as flat."""
 LINEAR = 1.25
@@ -35,7 +39,8 @@ def _throughput(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{ours['ratio_to_ceiling']:.2f}x ({ours['rows_per_s']:,} vs "
             f"{results['ceiling']['rows_per_s']:,} rows/s)",
             ours["ratio_to_ceiling"] >= CEILING_RATIO,
-        )
+        ),
+        _cpu_per_row(results),
     ]
     peer = results.get("dlt", {})
     if "error" in peer or not peer:
@@ -66,6 +71,18 @@ def _throughput(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _cpu_per_row(results: dict[str, Any]) -> dict[str, Any]:
+    ours, rows = results["ours"], results["source"]["rows"]
+    us = ours["cpu_s"] / rows * 1e6
+    return _target(
+        "cpu_row",
+        "client CPU per row",
+        f"<= {CPU_US_PER_ROW:g} us",
+        f"{us:.1f} us ({ours['cpu_s']:.2f} CPU-s for {rows:,} rows)",
+        us <= CPU_US_PER_ROW,
+    )
+
+
 def _scaling(results: dict[str, Any]) -> list[dict[str, Any]]:
     points = sorted(results["scaling"], key=lambda p: p["scale"])
     largest, smallest = points[-1], points[0]
@@ -76,11 +93,13 @@ def _scaling(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         _target(
             "rss",
-            "peak RSS at the largest scale",
-            f"< {RSS_MIB} MiB",
-            f"{largest['peak_rss_mib']:,.0f} MiB at scale {largest['scale']:g} "
-            f"({largest['orders']:,} orders)",
-            largest["peak_rss_mib"] < RSS_MIB,
+            "peak RSS at every scale",
+            f"< {RSS_MIB} MiB, default settings",
+            "; ".join(
+                f"{p['peak_rss_mib']:,.0f} MiB at scale {p['scale']:g} ({p['orders']:,} orders)"
+                for p in points
+            ),
+            max(rss) < RSS_MIB,
         ),
         _target(
             "rss_flat",
