@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from flows.cli import docs
 from flows.metrics import semantic_manifest_path
 from flows.pages import docs_path, report_path
 from tests.flows.helpers import PublishedRun
@@ -103,6 +104,18 @@ def test_run_blocks(home: Path, body: str) -> None:
         assert (home / "customers.csv").read_text().count("\n") == 101
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _on_port(text: str, documented: int, port: int) -> str:
+    """The README's text with its documented port replaced by ``port`` (a free one), so a
+    port taken on a busy machine cannot fail the check of the command itself."""
+    return re.sub(rf"(?<=:){documented}\b|(?<=--port ){documented}\b", str(port), text)
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -133,9 +146,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("body", _selected("run-background-first-line"))
 def test_blocks_with_a_server_in_the_background(home: Path, body: str) -> None:
-    first, rest = body.split("\n", 1)
-    port = int(re.search(r"--port (\d+)", first).group(1))  # type: ignore[union-attr]
-    assert not _port_open(port), f"port {port} is taken; the block cannot be checked now"
+    documented = int(re.search(r"--port (\d+)", body).group(1))  # type: ignore[union-attr]
+    port = _free_port()
+    first, rest = _on_port(body, documented, port).split("\n", 1)
     proc = _start(home, first.split("#", 1)[0].strip())
     try:
         deadline = time.monotonic() + 90
@@ -155,9 +168,16 @@ def test_blocks_with_a_server_in_the_background(home: Path, body: str) -> None:
     "kind,body", [(k, b) for k, b in _blocks() if k.startswith("serve ")], ids=lambda v: v[:30]
 )
 def test_serve_blocks(home: Path, kind: str, body: str) -> None:
-    url = kind.split(" ", 1)[1]
+    documented = httpx.URL(kind.split(" ", 1)[1])
+    port = _free_port()
+    url = str(documented.copy_with(port=port))
     (command,) = [line.split("#", 1)[0].strip() for line in body.strip().splitlines()]
-    proc = _start(home, command)
+    if "--port" not in command:
+        # the README relies on the default port; the check passes the same one explicitly
+        [default] = [p.default for p in docs.params if p.name == "port"]
+        assert documented.port == default, "the README's port is not the CLI's default"
+        command += f" --port {default}"
+    proc = _start(home, _on_port(command, int(documented.port or 80), port))
     try:
         deadline = time.monotonic() + 60
         while True:
