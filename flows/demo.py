@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import duckdb
@@ -28,6 +29,11 @@ import duckdb
 from extract import DemoRow, record_demo
 from extract.errors import WarehouseError
 from flows.logs import quiet_prefect_console, quiet_prefect_environment
+
+if TYPE_CHECKING:  # heavy imports stay lazy: `norce-wh --help` does not pay for them
+    from flows.errors import RunFailed
+    from flows.report import RunReport
+    from simulator.control import Simulator
 
 __all__ = [
     "DEFAULT_SCALE",
@@ -248,39 +254,49 @@ def run_demo(
     _say(f"  {shown} ({time.monotonic() - started:.1f} s)")
     with SimulatorServer(sim) as server:
         _say(f"Simulator serving the Norce Query API at {server.base_url}")
-        for name in _CLEARED:
-            os.environ.pop(name, None)
-        os.environ.update(DEMO_ENV)
-        os.environ["NORCE_BASE_URL"] = server.base_url
-        # The demo names its applications as an operator of a real tenant should: Norce
-        # answers Core/* with 500 without an application context, so listing them first
-        # may not work there (the simulator lets Core/Applications through).
-        apps = sim.truth("Core", "Applications").get_column("Id").to_list()
-        os.environ["NORCE_APPLICATION_IDS"] = ",".join(str(a) for a in apps)
-        os.environ["NORCE_WAREHOUSE"] = str(warehouse)
+        _demo_environment(server.base_url, sim, warehouse)
         _fresh_work_database(work_db)
         _mark_demo(work_db, seed, scale)
-
-        from flows.errors import RunFailed
-        from flows.flow import norce_elt
-        from flows.render import render_text
-        from flows.report import RunReport
-
         quiet_prefect_console(verbose)
-        _say("Running the pipeline: extract -> dbt build -> publish (Prefect, ephemeral mode)")
-        failure: RunFailed | None = None
-        try:
-            report = norce_elt()
-        except RunFailed as exc:
-            # Partly loaded, but built and published: still worth the tour, then the error.
-            if not isinstance(exc.report, RunReport):
-                raise
-            failure, report, exc.report = exc, exc.report, None
+        report, failure = _run_pipeline()
+    from flows.render import render_text
+
     click.echo(render_text(report))
     if report.publish is not None:
         _print_tour(warehouse, time.monotonic() - started)
     if failure is not None:
         raise failure
+
+
+def _demo_environment(base_url: str, sim: Simulator, warehouse: Path) -> None:
+    """Settings as an operator would give them, pointing at the bundled simulator."""
+    for name in _CLEARED:
+        os.environ.pop(name, None)
+    os.environ.update(DEMO_ENV)
+    os.environ["NORCE_BASE_URL"] = base_url
+    # The demo names its applications as an operator of a real tenant should: Norce
+    # answers Core/* with 500 without an application context, so listing them first
+    # may not work there (the simulator lets Core/Applications through).
+    apps = sim.truth("Core", "Applications").get_column("Id").to_list()
+    os.environ["NORCE_APPLICATION_IDS"] = ",".join(str(a) for a in apps)
+    os.environ["NORCE_WAREHOUSE"] = str(warehouse)
+
+
+def _run_pipeline() -> tuple[RunReport, RunFailed | None]:
+    """The flow, once; a run that failed after publishing still returns its report."""
+    from flows.errors import RunFailed
+    from flows.flow import norce_elt
+    from flows.report import RunReport
+
+    _say("Running the pipeline: extract -> dbt build -> publish (Prefect, ephemeral mode)")
+    try:
+        return norce_elt(), None
+    except RunFailed as exc:
+        # Partly loaded, but built and published: still worth the tour, then the error.
+        if not isinstance(exc.report, RunReport):
+            raise
+        report, exc.report = exc.report, None
+        return report, exc
 
 
 def program() -> str:
