@@ -34,6 +34,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from extract.decode.arrow_pages import ArrowPageReader, Unsupported
 from extract.decode.columns import (
     ColumnError,
     Conversion,
@@ -118,6 +119,7 @@ class PageDecoder:
         self._tables = {t.table: _TableBuilder(t, privacy) for t in plan.tables.values()}
         self._root = plan_structs(plan, {name: t.conversions for name, t in self._tables.items()})
         self._decoder = msgspec.json.Decoder(envelope(self._root.struct), strict=False)
+        self._arrow = _arrow_reader(plan)
         self.rounded: Counter[str] = Counter()
 
     def __call__(self, body: bytes) -> DecodedPage:
@@ -127,36 +129,33 @@ class PageDecoder:
             BadPayload: Invalid/truncated JSON, no ``value`` array, or a value that does not
                 fit its declared type (the client retries; the pager quarantines).
         """
-        page = _decode(self._decoder, body, self._entity)
-        rows: list[Any] = page.value
-        root = self._root
-        fields = root.transpose(rows)
-        values = {path: fields[i] for path, i in root.index.items()}
-        for i, sub in root.single.values():
-            values.update(sub.columns_with_nulls(fields[i]))
-        try:
-            main, rounded = self._tables[self._main.table].build(values, {})
-            tables = {self._main.table: main}
-            parents: dict[str, np.ndarray] = {}
-            for child in self._children:
-                i, sub = root.many[child.navigation or ""]
-                parents[child.table] = _parent_of(fields[i])
-                table, child_rounded = self._child_table(child, sub, fields[i], main, parents)
-                tables[child.table] = table
-                rounded.update(child_rounded)
-        except ColumnError as exc:
-            raise BadPayload(f"bad value in page: {exc}", entity=self._entity) from None
+        built: tuple[_Columns, dict[str, pa.Table], Counter[str]] | None = None
+        if self._arrow is not None:
+            try:
+                read = self._arrow_read(body)
+                built = (read, *self._build(read))
+            except (Unsupported, ColumnError):
+                built = None  # the exact path decides: rounds, counts, or rejects
+        if built is None:
+            read = self._exact_read(body)
+            try:
+                built = (read, *self._build(read))
+            except ColumnError as exc:
+                raise BadPayload(f"bad value in page: {exc}", entity=self._entity) from None
+        read, tables, rounded = built
         self.rounded.update(rounded)
+        main = tables[self._main.table]
         last_key = _last_key(main, self._main.key)  # the cursor moves past every row sent
+        parents = {table: p for table, (_, p) in read.children.items()}
         verdict = check_page(main, self._main.key, self._child_rows(tables, parents))
         rejected: tuple[Rejected, ...] = ()
         if not verdict.clean:
             tables, rejected = self._set_aside(body, tables, parents, verdict)
         return DecodedPage(
-            row_count=len(rows),
+            row_count=read.row_count,
             last_key=last_key,
-            next_link=page.next_link,
-            count=page.count,
+            next_link=read.next_link,
+            count=read.count,
             tables=tables,
             max_cursor=_max_cursor(tables[self._main.table], self._plan.cursor),
             rounded_values=sum(rounded.values()),
@@ -165,19 +164,52 @@ class PageDecoder:
             notes=tuple(f"{self._entity}: {note}" for note in verdict.notes),
         )
 
+    def _arrow_read(self, body: bytes) -> _Columns:
+        """The page's columns read by Arrow (:mod:`extract.decode.arrow_pages`)."""
+        assert self._arrow is not None
+        page = self._arrow(body)
+        children = {
+            child.table: page.children[child.navigation or ""] for child in self._children
+        }
+        return _Columns(page.row_count, page.next_link, page.count, page.values, children)
+
+    def _exact_read(self, body: bytes) -> _Columns:
+        """The page's columns from ``msgspec`` Structs (the exact path)."""
+        page = _decode(self._decoder, body, self._entity)
+        rows: list[Any] = page.value
+        root = self._root
+        fields = root.transpose(rows)
+        values: dict[Path, Sequence[Any]] = {path: fields[i] for path, i in root.index.items()}
+        for i, sub in root.single.values():
+            values.update(sub.columns_with_nulls(fields[i]))
+        children: dict[str, tuple[dict[Path, Sequence[Any]], np.ndarray]] = {}
+        for child in self._children:
+            i, node = root.many[child.navigation or ""]
+            members = node.transpose(list(chain.from_iterable(x for x in fields[i] if x)))
+            own = {path: members[j] for path, j in node.index.items()}
+            children[child.table] = (own, _parent_of(fields[i]))
+        return _Columns(len(rows), page.next_link, page.count, values, children)
+
+    def _build(self, read: _Columns) -> tuple[dict[str, pa.Table], Counter[str]]:
+        """Typed tables from the page's columns (raises :class:`ColumnError`)."""
+        main, rounded = self._tables[self._main.table].build(read.values, {})
+        tables = {self._main.table: main}
+        for child in self._children:
+            values, parents = read.children[child.table]
+            table, child_rounded = self._child_table(child, values, main, parents)
+            tables[child.table] = table
+            rounded.update(child_rounded)
+        return tables, rounded
+
     def _child_table(
         self,
         plan: TablePlan,
-        sub: StructNode,
-        lists: Sequence[Any],
+        values: dict[Path, Sequence[Any]],
         main: pa.Table,
-        parents: dict[str, np.ndarray],
+        parents: np.ndarray,
     ) -> tuple[pa.Table, Counter[str]]:
-        children = list(chain.from_iterable(x for x in lists if x))
-        fields = sub.transpose(children)
-        values = {path: fields[i] for path, i in sub.index.items()}
         from_parent: dict[str, pa.Array | pa.ChunkedArray] = {}
-        index = pa.array(parents[plan.table])  # row i of the child belongs to parent index[i]
+        index = pa.array(parents)  # row i of the child belongs to parent index[i]
         for column in plan.columns:
             if column.source[0] == PARENT:
                 from_parent[column.name] = main.column(column.source[1]).take(index)
@@ -246,7 +278,10 @@ class _TableBuilder:
     def build(
         self, values: dict[Path, Sequence[Any]], parents: dict[str, pa.Array | pa.ChunkedArray]
     ) -> tuple[pa.Table, Counter[str]]:
-        typed = convert_columns(
+        """The table from its columns' values: Python sequences (the exact path) or Arrow
+        arrays read as :func:`extract.decode.arrow_pages.read_type` says (decimals are then
+        typed already, and exact)."""
+        typed = _convert(
             [self.conversions[c.name] for c in self._typed], [values[c.source] for c in self._typed]
         )
         by_column = dict(zip(self._typed, typed, strict=True))
@@ -256,14 +291,38 @@ class _TableBuilder:
             if column.name in parents:
                 arrays.append(parents[column.name])
             elif column.action == "hash":
-                hashed = self.privacy.hash_values(values[column.source])
-                arrays.append(pa.array(hashed, pa.string()))
+                arrays.append(_hashed(self.privacy, values[column.source]))
             else:
                 arrays.append(by_name[column.name].array)
         rounded = Counter(
             {f"{self.plan.table}.{c.name}": t.rounded for c, t in by_column.items() if t.rounded}
         )
         return pa.Table.from_arrays(arrays, schema=self.schema), rounded
+
+
+def _convert(conversions: list[Conversion], columns: list[Sequence[Any]]) -> list[Converted]:
+    """:func:`convert_columns`, except that decimals already read by Arrow are kept."""
+    out: list[Converted | None] = [None] * len(columns)
+    rest = []
+    for i, (conversion, column) in enumerate(zip(conversions, columns, strict=True)):
+        if conversion.decimal is not None and isinstance(column, pa.Array):
+            out[i] = Converted(column)
+        else:
+            rest.append(i)
+    done = convert_columns([conversions[i] for i in rest], [columns[i] for i in rest])
+    for i, converted in zip(rest, done, strict=True):
+        out[i] = converted
+    return [c for c in out if c is not None]
+
+
+def _hashed(privacy: PrivacyPolicy, values: Sequence[Any]) -> pa.Array:
+    """The hash column of a source column; an Arrow column is hashed once per distinct
+    value (a customer's e-mail recurs on every order of a page)."""
+    if not isinstance(values, pa.Array):
+        return pa.array(privacy.hash_values(values), pa.string())
+    encoded = values.dictionary_encode()
+    digests = pa.array(privacy.hash_values(encoded.dictionary.to_pylist()), pa.string())
+    return digests.take(encoded.indices)
 
 
 class KeyDecoder:
@@ -313,6 +372,26 @@ class KeyDecoder:
             count=page.count,
             tables={"keys": keys},
         )
+
+
+@dataclass(slots=True)
+class _Columns:
+    """A page's values by column source path, however it was read."""
+
+    row_count: int
+    next_link: str | None
+    count: int | None
+    values: dict[Path, Any]
+    children: dict[str, tuple[dict[Path, Any], np.ndarray]]
+    """Child table -> its values and, per child row, the position of its parent row."""
+
+
+def _arrow_reader(plan: EntityPlan) -> ArrowPageReader | None:
+    """The Arrow path for ``plan``, or ``None`` when a column needs the exact path."""
+    try:
+        return ArrowPageReader(plan)
+    except Unsupported:
+        return None
 
 
 def _column_conversion(column: Column) -> Conversion:
