@@ -1,13 +1,18 @@
 """Decode OData JSON pages into typed Arrow tables, one per raw table of a plan.
 
-Speed matters here (a 500-order page with its lines is ~2,000 rows and a few MB), so:
+Speed matters here (a 500-order page with its lines is ~2,000 rows and a few MB), and there
+are two ways of reading a page, which agree on every page both accept:
 
-* the JSON is decoded by ``msgspec`` into Struct types generated for the plan -- one per
-  JSON object level: the row, each flattened navigation, each expanded collection -- so
-  only planned properties are materialised and unknown ones are skipped by the parser;
-* the Structs are transposed into columns in C (``zip(*map(astuple, rows))``) and
-  each column becomes an Arrow array through :mod:`extract.decode.columns`, with vectorised casts
-  for timestamps, decimals and GUIDs instead of per-value Python work.
+* first, Arrow's JSON reader (:mod:`extract.decode.arrow_pages`) reads the page straight
+  into columns -- the row, each flattened navigation, each expanded collection -- with no
+  Python object per row or value; it refuses any page it cannot read exactly (a decimal
+  needing rounding, a value of another JSON type, ...);
+* such a page (and every page of a plan with a type Arrow cannot read exactly) is decoded
+  by ``msgspec`` into Struct types generated for the plan, transposed into columns in C
+  (``zip(*map(astuple, rows))``).
+
+Either way the columns are typed by :mod:`extract.decode.tables` with vectorised casts for
+timestamps, decimals and GUIDs instead of per-value Python work.
 
 Any problem with a body -- invalid or truncated JSON, no ``value`` array, a value that does
 not fit its declared type -- raises :class:`~extract.errors.BadPayload`, which the client
@@ -38,17 +43,15 @@ from extract.decode.arrow_pages import ArrowPageReader, Unsupported
 from extract.decode.columns import (
     ColumnError,
     Conversion,
-    Converted,
-    conversion_for,
     conversion_for_arrow,
     convert_columns,
 )
-from extract.decode.decimals import within_precision
 from extract.decode.keys import ChildRows, PageVerdict, check_page
 from extract.decode.private import PrivatePayload, PrivateRecords
 from extract.decode.structs import Path, StructNode, envelope, plan_structs
+from extract.decode.tables import TableBuilder
 from extract.errors import BadPayload
-from extract.schema.plan import PARENT, Column, EntityPlan, TablePlan
+from extract.schema.plan import PARENT, EntityPlan, TablePlan
 from extract.schema.privacy import PrivacyPolicy
 
 __all__ = ["DecodedPage", "KeyDecoder", "PageDecoder", "Rejected"]
@@ -119,7 +122,7 @@ class PageDecoder:
         self._entity = plan.spec.path
         self._main = plan.main
         self._children = [t for t in plan.tables.values() if t.navigation is not None]
-        self._tables = {t.table: _TableBuilder(t, privacy) for t in plan.tables.values()}
+        self._tables = {t.table: TableBuilder(t, privacy) for t in plan.tables.values()}
         self._root = plan_structs(plan, {name: t.conversions for name, t in self._tables.items()})
         self._decoder = msgspec.json.Decoder(envelope(self._root.struct), strict=False)
         self._arrow = _arrow_reader(plan) if arrow else None
@@ -266,69 +269,6 @@ class PageDecoder:
         return out, tuple(rejected)
 
 
-class _TableBuilder:
-    """Turns the column values of one table plan into an Arrow table."""
-
-    def __init__(self, plan: TablePlan, privacy: PrivacyPolicy) -> None:
-        self.plan = plan
-        self.privacy = privacy
-        self.schema = pa.schema([pa.field(c.name, c.arrow_type) for c in plan.columns])
-        self.conversions = {c.name: _column_conversion(c) for c in plan.columns}
-        self._typed = [c for c in plan.columns if c.action == "keep" and c.source[0] != PARENT]
-
-    def build(
-        self, values: dict[Path, Sequence[Any]], parents: dict[str, pa.Array | pa.ChunkedArray]
-    ) -> tuple[pa.Table, Counter[str]]:
-        """The table from its columns' values: Python sequences (the exact path) or Arrow
-        arrays read as :func:`extract.decode.arrow_pages.read_type` says (decimals are then
-        typed already, and exact)."""
-        typed = _convert(
-            [self.conversions[c.name] for c in self._typed], [values[c.source] for c in self._typed]
-        )
-        by_column = dict(zip(self._typed, typed, strict=True))
-        by_name = {c.name: t for c, t in by_column.items()}
-        arrays: list[pa.Array | pa.ChunkedArray] = []
-        for column in self.plan.columns:
-            if column.name in parents:
-                arrays.append(parents[column.name])
-            elif column.action == "hash":
-                arrays.append(_hashed(self.privacy, values[column.source]))
-            else:
-                arrays.append(by_name[column.name].array)
-        rounded = Counter(
-            {f"{self.plan.table}.{c.name}": t.rounded for c, t in by_column.items() if t.rounded}
-        )
-        return pa.Table.from_arrays(arrays, schema=self.schema), rounded
-
-
-def _convert(conversions: list[Conversion], columns: list[Sequence[Any]]) -> list[Converted]:
-    """:func:`convert_columns`, except that decimals already read by Arrow are kept."""
-    out: list[Converted | None] = [None] * len(columns)
-    rest = []
-    for i, (conversion, column) in enumerate(zip(conversions, columns, strict=True)):
-        if conversion.decimal is not None and isinstance(column, pa.Array):
-            # Arrow's reader checks the scale but not the integer digits
-            if not within_precision(column, conversion.decimal):
-                raise ColumnError(f"{conversion.name}: value out of range for {column.type}")
-            out[i] = Converted(column)
-        else:
-            rest.append(i)
-    done = convert_columns([conversions[i] for i in rest], [columns[i] for i in rest])
-    for i, converted in zip(rest, done, strict=True):
-        out[i] = converted
-    return [c for c in out if c is not None]
-
-
-def _hashed(privacy: PrivacyPolicy, values: Sequence[Any]) -> pa.Array:
-    """The hash column of a source column; an Arrow column is hashed once per distinct
-    value (a customer's e-mail recurs on every order of a page)."""
-    if not isinstance(values, pa.Array):
-        return pa.array(privacy.hash_values(values), pa.string())
-    encoded = values.dictionary_encode()
-    digests = pa.array(privacy.hash_values(encoded.dictionary.to_pylist()), pa.string())
-    return digests.take(encoded.indices)
-
-
 class KeyDecoder:
     """Decode key-only pages (``$select=<key>``) for forgotten-record and key sweeps.
 
@@ -396,15 +336,6 @@ def _arrow_reader(plan: EntityPlan) -> ArrowPageReader | None:
         return ArrowPageReader(plan)
     except Unsupported:
         return None
-
-
-def _column_conversion(column: Column) -> Conversion:
-    if column.action == "hash":
-        # Hashed in _TableBuilder.build; the source is decoded as text.
-        return Conversion(
-            column.name, str | None, None, lambda v: Converted(pa.array(v, pa.string()))
-        )
-    return conversion_for(column.name, column.edm)
 
 
 # -- helpers ----------------------------------------------------------------------------
