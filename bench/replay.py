@@ -5,8 +5,8 @@ ours sends) and keeps the bodies under ``bench/.recordings/``. :func:`run` pins 
 one CPU, serves those bodies from an ``httpx.MockTransport`` (no network, no server) and
 pushes each through the loader's :class:`~extract.decode.pages.PageDecoder` into its
 :class:`~extract.load.batch.BatchWriter` (default ``extract.batch_rows``, insert-only: the
-warehouse starts empty), as a partition
-does. :func:`profile` does the same under cProfile and returns the top functions.
+warehouse starts empty), as a partition does. :func:`profile` does the same under cProfile
+and returns the top functions.
 """
 
 from __future__ import annotations
