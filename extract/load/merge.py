@@ -108,40 +108,56 @@ def range_is_empty(
     key_hi: tuple[Any, ...] | None,
 ) -> bool:
     """Whether raw holds no row a keyset pass over this range can still send: no main row
-    of the application with a key in ``[key_lo, key_hi)`` after ``after``, and no child row
-    whose parent key is in that span (of any application: children may not say theirs).
+    of the application with a key in ``[key_lo, key_hi)`` after ``after``, and no orphan
+    child row (its parent not in the main table) with a parent key in that span -- a child
+    of an existing parent belongs to a key of another application, never to this pass.
 
     Only for a set with one key column; ``False`` otherwise (the pass then merges).
     """
     spec = plan.spec
-    if len(spec.key) != 1:
+    main = plan.main
+    if len(spec.key) != 1 or main.table not in wh.raw_tables():
+        return len(spec.key) == 1
+    key = qi(spec.key[0])
+    span, params = _span(after, key_lo, key_hi)
+    scope, scope_params = (
+        ([], []) if application_id is None else (["ApplicationId = ?"], [application_id])
+    )
+    where = " and ".join([*scope, *(f"{key} {s}" for s in span)]) or "true"
+    if _exists(wh, f"from raw.{qi(main.table)} where {where}", [*scope_params, *params]):
         return False
-    existing = wh.raw_tables()
+    for tp in plan.tables.values():
+        if tp.parent_key is None:
+            continue
+        if len(tp.parent_key) != 1:
+            return False
+        pk = f"c.{qi(tp.parent_key[0])}"
+        where = " and ".join([*(f"{pk} {s}" for s in span), "true"])
+        orphans = (
+            f"from raw.{qi(tp.table)} c where {where} and not exists "
+            f"(select 1 from raw.{qi(main.table)} m where m.{key} = {pk})"
+        )
+        if _exists(wh, orphans, params):
+            return False
+    return True
+
+
+def _span(
+    after: tuple[Any, ...] | None, lo: tuple[Any, ...] | None, hi: tuple[Any, ...] | None
+) -> tuple[list[str], list[Any]]:
+    """``key > after and key >= lo and key < hi`` as comparisons and their parameters."""
     span: list[str] = []
     params: list[Any] = []
-    for op, bound in ((">", after), (">=", key_lo), ("<", key_hi)):
+    for op, bound in ((">", after), (">=", lo), ("<", hi)):
         if bound is not None:
             span.append(f"{op} ?")
             params.append(bound[0])
-    for tp in plan.tables.values():
-        if tp.table not in existing:
-            continue
-        if tp.parent_key is None:
-            column, scope, scope_params = spec.key[0], ["ApplicationId = ?"], [application_id]
-            if application_id is None:
-                scope, scope_params = [], []
-        elif len(tp.parent_key) == 1:
-            column, scope, scope_params = tp.parent_key[0], [], []
-        else:
-            return False
-        where = " and ".join([*scope, *(f"{qi(column)} {s}" for s in span)]) or "true"
-        [(found,)] = wh.query(
-            f"select exists (select 1 from raw.{qi(tp.table)} where {where})",
-            [*scope_params, *params],
-        )
-        if found:
-            return False
-    return True
+    return span, params
+
+
+def _exists(wh: Warehouse, rows: str, params: list[Any]) -> bool:
+    [(found,)] = wh.query(f"select exists (select 1 {rows})", params)
+    return bool(found)
 
 
 def _delete_children(
