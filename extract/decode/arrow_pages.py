@@ -148,6 +148,8 @@ class ArrowPageReader:
                 read_options=pajson.ReadOptions(use_threads=False, block_size=len(body) + 64),
                 parse_options=self._parse,
             )
+            # the reader takes string bytes as sent: text that is not UTF-8 must not pass
+            table.validate(full=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
             raise Unsupported(str(exc)) from None
         if table.num_rows != 1:
