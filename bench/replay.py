@@ -4,8 +4,9 @@
 ours sends) and keeps the bodies under ``bench/.recordings/``. :func:`run` pins itself to
 one CPU, serves those bodies from an ``httpx.MockTransport`` (no network, no server) and
 pushes each through the loader's :class:`~extract.decode.pages.PageDecoder` into its
-:class:`~extract.load.batch.BatchWriter` (default ``extract.batch_rows``), as a partition
-does. :func:`profile` does the same under cProfile and returns the top functions.
+:class:`~extract.load.batch.BatchWriter` (default ``extract.batch_rows``, insert-only: the
+warehouse starts empty), as a partition does. :func:`profile` does the same under cProfile
+and returns the top functions.
 """
 
 from __future__ import annotations
@@ -122,7 +123,15 @@ def _replay(
     if memory_limit is not None:
         warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
     ensure_tables(warehouse, plan)
-    writer = BatchWriter(warehouse, plan, mode="merge", batch_rows=ExtractSettings().batch_rows)
+    # a first load into an empty warehouse: the loader's insert-only batches
+    # (extract.load.merge.range_is_empty holds), as a partition's first pass writes them
+    writer = BatchWriter(
+        warehouse,
+        plan,
+        mode="merge",
+        batch_rows=ExtractSettings().batch_rows,
+        insert_only=True,
+    )
     state = PartitionState(ENTITY, 0, "", "bench-replay", datetime.now(UTC), pending_mode="first")
     decode_s = load_s = 0.0
     rows = pages = 0

@@ -127,15 +127,23 @@ def _one_decimal(name: str, arrow: pa.DataType, values: Sequence[Any]) -> Conver
 # -- simple types -----------------------------------------------------------------------
 
 
+def _as_array(values: Sequence[Any] | pa.Array, arrow: pa.DataType) -> pa.Array:
+    """``values`` as an Arrow array of ``arrow`` (an array of that type read by the Arrow
+    path of :mod:`extract.decode.arrow_pages` is used as is)."""
+    if isinstance(values, pa.Array) and values.type == arrow:
+        return values
+    return pa.array(values, arrow)
+
+
 def _plain(name: str, values: Sequence[Any], arrow: pa.DataType) -> pa.Array:
     try:
-        return pa.array(values, arrow)
+        return _as_array(values, arrow)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
         raise ColumnError(f"{name}: value does not fit {arrow} ({exc})") from None
 
 
 def _cast(name: str, values: Sequence[Any], arrow: pa.DataType) -> pa.Array:
-    strings = pa.array(values, pa.string())
+    strings = _as_array(values, pa.string())
     try:
         return strings.cast(arrow)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -151,7 +159,7 @@ def _timestamps(name: str, values: Sequence[Any], arrow: pa.DataType) -> pa.Arra
     .NET sends up to 7 fractional digits; digits past the microsecond are cut off (the
     fast path fails only on such pages, so the regex costs nothing otherwise).
     """
-    strings = pa.array(values, pa.string())
+    strings = _as_array(values, pa.string())
     try:
         return strings.cast(arrow)
     except pa.ArrowInvalid:
@@ -167,7 +175,7 @@ _GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 def _guids(name: str, values: Sequence[Any], arrow: pa.DataType) -> pa.Array:
-    lowered = pc.utf8_lower(pa.array(values, arrow))
+    lowered = pc.utf8_lower(_as_array(values, arrow))
     # Checked here so a malformed GUID quarantines one record instead of failing the
     # DuckDB insert of a whole batch.
     if pc.any(pc.invert(pc.match_substring_regex(lowered, _GUID))).as_py():

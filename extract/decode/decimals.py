@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-__all__ = ["parse_exact", "round_half_even"]
+__all__ = ["parse_exact", "round_half_even", "within_precision"]
 
 _CSV_READ = pacsv.ReadOptions(column_names=["v"], use_threads=False, block_size=1 << 26)
 _CSV_PARSE = pacsv.ParseOptions(quote_char='"', newlines_in_values=False)
@@ -59,7 +59,7 @@ def parse_exact(
     if table.num_rows != total:
         return None
     parsed = table.column(0).combine_chunks()
-    if not _within_precision(parsed, arrow):
+    if not within_precision(parsed, arrow):
         return None
     out: list[pa.Array] = []
     offset = 0
@@ -109,7 +109,7 @@ def round_half_even(
     return array, rounded
 
 
-def _within_precision(array: pa.Array, arrow: pa.Decimal128Type) -> bool:
+def within_precision(array: pa.Array, arrow: pa.Decimal128Type) -> bool:
     """Whether every value fits ``arrow``'s precision; Arrow's CSV reader checks the scale
     but not the number of integer digits."""
     limit = Decimal(10) ** (arrow.precision - arrow.scale)

@@ -1,13 +1,18 @@
 """Decode OData JSON pages into typed Arrow tables, one per raw table of a plan.
 
-Speed matters here (a 500-order page with its lines is ~2,000 rows and a few MB), so:
+Speed matters here (a 500-order page with its lines is ~2,000 rows and a few MB), and there
+are two ways of reading a page, which agree on every page both accept:
 
-* the JSON is decoded by ``msgspec`` into Struct types generated for the plan -- one per
-  JSON object level: the row, each flattened navigation, each expanded collection -- so
-  only planned properties are materialised and unknown ones are skipped by the parser;
-* the Structs are transposed into columns in C (``zip(*map(astuple, rows))``) and
-  each column becomes an Arrow array through :mod:`extract.decode.columns`, with vectorised casts
-  for timestamps, decimals and GUIDs instead of per-value Python work.
+* first, Arrow's JSON reader (:mod:`extract.decode.arrow_pages`) reads the page straight
+  into columns -- the row, each flattened navigation, each expanded collection -- with no
+  Python object per row or value; it refuses any page it cannot read exactly (a decimal
+  needing rounding, a value of another JSON type, ...);
+* such a page (and every page of a plan with a type Arrow cannot read exactly) is decoded
+  by ``msgspec`` into Struct types generated for the plan, transposed into columns in C
+  (``zip(*map(astuple, rows))``).
+
+Either way the columns are typed by :mod:`extract.decode.tables` with vectorised casts for
+timestamps, decimals and GUIDs instead of per-value Python work.
 
 Any problem with a body -- invalid or truncated JSON, no ``value`` array, a value that does
 not fit its declared type -- raises :class:`~extract.errors.BadPayload`, which the client
@@ -34,19 +39,19 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from extract.decode.arrow_pages import ArrowPageReader, Unsupported
 from extract.decode.columns import (
     ColumnError,
     Conversion,
-    Converted,
-    conversion_for,
     conversion_for_arrow,
     convert_columns,
 )
 from extract.decode.keys import ChildRows, PageVerdict, check_page
 from extract.decode.private import PrivatePayload, PrivateRecords
 from extract.decode.structs import Path, StructNode, envelope, plan_structs
+from extract.decode.tables import TableBuilder
 from extract.errors import BadPayload
-from extract.schema.plan import PARENT, Column, EntityPlan, TablePlan
+from extract.schema.plan import PARENT, EntityPlan, TablePlan
 from extract.schema.privacy import PrivacyPolicy
 
 __all__ = ["DecodedPage", "KeyDecoder", "PageDecoder", "Rejected"]
@@ -103,21 +108,24 @@ class PageDecoder:
     Args:
         plan: The reconciled plan; its tables fix the output columns and their types.
         privacy: Hashes the ``hash`` columns (the same salt for every page of a run).
+        arrow: Read pages with Arrow first (:mod:`extract.decode.arrow_pages`); ``False``
+            decodes every page the exact ``msgspec`` way (the two agree; tests compare them).
 
     Attributes:
         rounded: Decimal values rounded to their declared scale so far, per
             ``table.column`` (the one figure kept across pages, for the run's report).
     """
 
-    def __init__(self, plan: EntityPlan, privacy: PrivacyPolicy) -> None:
+    def __init__(self, plan: EntityPlan, privacy: PrivacyPolicy, *, arrow: bool = True) -> None:
         self._plan = plan
         self._privacy = privacy
         self._entity = plan.spec.path
         self._main = plan.main
         self._children = [t for t in plan.tables.values() if t.navigation is not None]
-        self._tables = {t.table: _TableBuilder(t, privacy) for t in plan.tables.values()}
+        self._tables = {t.table: TableBuilder(t, privacy) for t in plan.tables.values()}
         self._root = plan_structs(plan, {name: t.conversions for name, t in self._tables.items()})
         self._decoder = msgspec.json.Decoder(envelope(self._root.struct), strict=False)
+        self._arrow = _arrow_reader(plan) if arrow else None
         self.rounded: Counter[str] = Counter()
 
     def __call__(self, body: bytes) -> DecodedPage:
@@ -127,36 +135,33 @@ class PageDecoder:
             BadPayload: Invalid/truncated JSON, no ``value`` array, or a value that does not
                 fit its declared type (the client retries; the pager quarantines).
         """
-        page = _decode(self._decoder, body, self._entity)
-        rows: list[Any] = page.value
-        root = self._root
-        fields = root.transpose(rows)
-        values = {path: fields[i] for path, i in root.index.items()}
-        for i, sub in root.single.values():
-            values.update(sub.columns_with_nulls(fields[i]))
-        try:
-            main, rounded = self._tables[self._main.table].build(values, {})
-            tables = {self._main.table: main}
-            parents: dict[str, np.ndarray] = {}
-            for child in self._children:
-                i, sub = root.many[child.navigation or ""]
-                parents[child.table] = _parent_of(fields[i])
-                table, child_rounded = self._child_table(child, sub, fields[i], main, parents)
-                tables[child.table] = table
-                rounded.update(child_rounded)
-        except ColumnError as exc:
-            raise BadPayload(f"bad value in page: {exc}", entity=self._entity) from None
+        built: tuple[_Columns, dict[str, pa.Table], Counter[str]] | None = None
+        if self._arrow is not None:
+            try:
+                read = self._arrow_read(body)
+                built = (read, *self._build(read))
+            except (Unsupported, ColumnError):
+                built = None  # the exact path decides: rounds, counts, or rejects
+        if built is None:
+            read = self._exact_read(body)
+            try:
+                built = (read, *self._build(read))
+            except ColumnError as exc:
+                raise BadPayload(f"bad value in page: {exc}", entity=self._entity) from None
+        read, tables, rounded = built
         self.rounded.update(rounded)
+        main = tables[self._main.table]
         last_key = _last_key(main, self._main.key)  # the cursor moves past every row sent
+        parents = {table: p for table, (_, p) in read.children.items()}
         verdict = check_page(main, self._main.key, self._child_rows(tables, parents))
         rejected: tuple[Rejected, ...] = ()
         if not verdict.clean:
             tables, rejected = self._set_aside(body, tables, parents, verdict)
         return DecodedPage(
-            row_count=len(rows),
+            row_count=read.row_count,
             last_key=last_key,
-            next_link=page.next_link,
-            count=page.count,
+            next_link=read.next_link,
+            count=read.count,
             tables=tables,
             max_cursor=_max_cursor(tables[self._main.table], self._plan.cursor),
             rounded_values=sum(rounded.values()),
@@ -165,19 +170,50 @@ class PageDecoder:
             notes=tuple(f"{self._entity}: {note}" for note in verdict.notes),
         )
 
+    def _arrow_read(self, body: bytes) -> _Columns:
+        """The page's columns read by Arrow (:mod:`extract.decode.arrow_pages`)."""
+        assert self._arrow is not None
+        page = self._arrow(body)
+        children = {child.table: page.children[child.navigation or ""] for child in self._children}
+        return _Columns(page.row_count, page.next_link, page.count, page.values, children)
+
+    def _exact_read(self, body: bytes) -> _Columns:
+        """The page's columns from ``msgspec`` Structs (the exact path)."""
+        page = _decode(self._decoder, body, self._entity)
+        rows: list[Any] = page.value
+        root = self._root
+        fields = root.transpose(rows)
+        values: dict[Path, Sequence[Any]] = {path: fields[i] for path, i in root.index.items()}
+        for i, sub in root.single.values():
+            values.update(sub.columns_with_nulls(fields[i]))
+        children: dict[str, tuple[dict[Path, Sequence[Any]], np.ndarray]] = {}
+        for child in self._children:
+            i, node = root.many[child.navigation or ""]
+            members = node.transpose(list(chain.from_iterable(x for x in fields[i] if x)))
+            own = {path: members[j] for path, j in node.index.items()}
+            children[child.table] = (own, _parent_of(fields[i]))
+        return _Columns(len(rows), page.next_link, page.count, values, children)
+
+    def _build(self, read: _Columns) -> tuple[dict[str, pa.Table], Counter[str]]:
+        """Typed tables from the page's columns (raises :class:`ColumnError`)."""
+        main, rounded = self._tables[self._main.table].build(read.values, {})
+        tables = {self._main.table: main}
+        for child in self._children:
+            values, parents = read.children[child.table]
+            table, child_rounded = self._child_table(child, values, main, parents)
+            tables[child.table] = table
+            rounded.update(child_rounded)
+        return tables, rounded
+
     def _child_table(
         self,
         plan: TablePlan,
-        sub: StructNode,
-        lists: Sequence[Any],
+        values: dict[Path, Sequence[Any]],
         main: pa.Table,
-        parents: dict[str, np.ndarray],
+        parents: np.ndarray,
     ) -> tuple[pa.Table, Counter[str]]:
-        children = list(chain.from_iterable(x for x in lists if x))
-        fields = sub.transpose(children)
-        values = {path: fields[i] for path, i in sub.index.items()}
         from_parent: dict[str, pa.Array | pa.ChunkedArray] = {}
-        index = pa.array(parents[plan.table])  # row i of the child belongs to parent index[i]
+        index = pa.array(parents)  # row i of the child belongs to parent index[i]
         for column in plan.columns:
             if column.source[0] == PARENT:
                 from_parent[column.name] = main.column(column.source[1]).take(index)
@@ -233,39 +269,6 @@ class PageDecoder:
         return out, tuple(rejected)
 
 
-class _TableBuilder:
-    """Turns the column values of one table plan into an Arrow table."""
-
-    def __init__(self, plan: TablePlan, privacy: PrivacyPolicy) -> None:
-        self.plan = plan
-        self.privacy = privacy
-        self.schema = pa.schema([pa.field(c.name, c.arrow_type) for c in plan.columns])
-        self.conversions = {c.name: _column_conversion(c) for c in plan.columns}
-        self._typed = [c for c in plan.columns if c.action == "keep" and c.source[0] != PARENT]
-
-    def build(
-        self, values: dict[Path, Sequence[Any]], parents: dict[str, pa.Array | pa.ChunkedArray]
-    ) -> tuple[pa.Table, Counter[str]]:
-        typed = convert_columns(
-            [self.conversions[c.name] for c in self._typed], [values[c.source] for c in self._typed]
-        )
-        by_column = dict(zip(self._typed, typed, strict=True))
-        by_name = {c.name: t for c, t in by_column.items()}
-        arrays: list[pa.Array | pa.ChunkedArray] = []
-        for column in self.plan.columns:
-            if column.name in parents:
-                arrays.append(parents[column.name])
-            elif column.action == "hash":
-                hashed = self.privacy.hash_values(values[column.source])
-                arrays.append(pa.array(hashed, pa.string()))
-            else:
-                arrays.append(by_name[column.name].array)
-        rounded = Counter(
-            {f"{self.plan.table}.{c.name}": t.rounded for c, t in by_column.items() if t.rounded}
-        )
-        return pa.Table.from_arrays(arrays, schema=self.schema), rounded
-
-
 class KeyDecoder:
     """Decode key-only pages (``$select=<key>``) for forgotten-record and key sweeps.
 
@@ -315,13 +318,24 @@ class KeyDecoder:
         )
 
 
-def _column_conversion(column: Column) -> Conversion:
-    if column.action == "hash":
-        # Hashed in _TableBuilder.build; the source is decoded as text.
-        return Conversion(
-            column.name, str | None, None, lambda v: Converted(pa.array(v, pa.string()))
-        )
-    return conversion_for(column.name, column.edm)
+@dataclass(slots=True)
+class _Columns:
+    """A page's values by column source path, however it was read."""
+
+    row_count: int
+    next_link: str | None
+    count: int | None
+    values: dict[Path, Any]
+    children: dict[str, tuple[dict[Path, Any], np.ndarray]]
+    """Child table -> its values and, per child row, the position of its parent row."""
+
+
+def _arrow_reader(plan: EntityPlan) -> ArrowPageReader | None:
+    """The Arrow path for ``plan``, or ``None`` when a column needs the exact path."""
+    try:
+        return ArrowPageReader(plan)
+    except Unsupported:
+        return None
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -49,12 +49,22 @@ class BatchWriter:
         plan: The entity set's plan (raw tables and keys).
         mode: ``merge`` or ``replace`` (see the module docstring).
         batch_rows: Rows (across tables) buffered before a merge batch commits.
+        insert_only: ``merge`` mode: raw cannot hold the keys this pass still sends
+            (:func:`~extract.load.merge.range_is_empty`), so rows are inserted without
+            deleting their keys first.
     """
 
     def __init__(
-        self, wh: Warehouse, plan: EntityPlan, *, mode: WriteMode, batch_rows: int
+        self,
+        wh: Warehouse,
+        plan: EntityPlan,
+        *,
+        mode: WriteMode,
+        batch_rows: int,
+        insert_only: bool = False,
     ) -> None:
         self._wh = wh
+        self._insert_only = insert_only
         self._plan = plan
         self._mode = mode
         self._batch_rows = batch_rows
@@ -88,6 +98,7 @@ class BatchWriter:
             concat_pages(self._pages, self._plan),
             extracted_at=datetime.now(UTC),
             state=self._state,
+            insert_only=self._insert_only,
         )
         self.commits += 1
         self._pages, self._rows = [], 0
@@ -111,9 +122,17 @@ class BatchWriter:
         if kept:
             with self._wh.transaction() as con:
                 meta.write_state(con, state)
+        elif self._mode == "replace":
+            replace_all(self._wh, self._plan, tables, extracted_at=datetime.now(UTC), state=state)
         else:
-            write = replace_all if self._mode == "replace" else merge_batch
-            write(self._wh, self._plan, tables, extracted_at=datetime.now(UTC), state=state)
+            merge_batch(
+                self._wh,
+                self._plan,
+                tables,
+                extracted_at=datetime.now(UTC),
+                state=state,
+                insert_only=self._insert_only,
+            )
         self.commits += 1
         self._pages, self._rows, self._state = [], 0, state
         return kept

@@ -22,7 +22,7 @@ from extract.load.state import PartitionState
 from extract.load.warehouse import Warehouse, execute, qi
 from extract.schema.plan import EntityPlan, TablePlan
 
-__all__ = ["mark_missing_deleted", "merge_batch", "purge_keys", "replace_all"]
+__all__ = ["mark_missing_deleted", "merge_batch", "purge_keys", "range_is_empty", "replace_all"]
 
 
 def merge_batch(
@@ -32,8 +32,15 @@ def merge_batch(
     *,
     extracted_at: datetime,
     state: PartitionState | None,
+    insert_only: bool = False,
 ) -> int:
     """Merge one batch of rows (and the state that produced it) in one transaction.
+
+    Args:
+        insert_only: The batch's keys cannot be in raw yet (:func:`range_is_empty` held for
+            the rest of its pass): rows are inserted without the delete of their keys and of
+            their parents' old children. A child row whose key does not contain the parent
+            key still replaces a row with its key under another parent.
 
     Returns:
         Rows written across all tables.
@@ -43,7 +50,9 @@ def merge_batch(
         for name, tp in plan.tables.items():
             data = tables.get(name)
             if data is not None:
-                written += _merge(con, tp, plan, data, tables, wh.run_id, extracted_at)
+                written += _merge(
+                    con, tp, plan, data, tables, (wh.run_id, extracted_at), insert_only
+                )
         if state is not None:
             meta.write_state(con, state)
     return written
@@ -55,14 +64,16 @@ def _merge(
     plan: EntityPlan,
     data: pa.Table,
     batch: dict[str, pa.Table],
-    load_id: str,
-    extracted_at: datetime,
+    stamp: tuple[str, datetime],
+    insert_only: bool,
 ) -> int:
     target = f"raw.{qi(tp.table)}"
     view = f"_batch_{tp.table}"
     con.register(view, data)
     try:
-        if tp.parent_key is None:
+        if insert_only and (tp.parent_key is None or set(tp.parent_key) <= set(tp.key)):
+            pass  # nothing in raw can carry these keys
+        elif tp.parent_key is None:
             keys = " and ".join(f"t.{qi(k)} = b.{qi(k)}" for k in tp.key)
             execute(
                 con,
@@ -71,7 +82,8 @@ def _merge(
         else:
             # children are replaced per parent: every parent in the batch, even one whose
             # collection is now empty, loses its old children first.
-            _delete_children(con, tp, plan, batch[plan.spec.table].select(list(plan.spec.key)))
+            if not insert_only:
+                _delete_children(con, tp, plan, batch[plan.spec.table].select(list(plan.spec.key)))
             if data.num_rows and not set(tp.parent_key) <= set(tp.key):
                 keys = " and ".join(f"t.{qi(k)} = b.{qi(k)}" for k in tp.key)
                 execute(
@@ -80,10 +92,72 @@ def _merge(
                     f"(select 1 from {qi(view)} b where {keys})",
                 )
         if data.num_rows:
-            _insert(con, target, view, data, load_id, extracted_at)
+            _insert(con, target, view, data, *stamp)
     finally:
         con.unregister(view)
     return int(data.num_rows)
+
+
+def range_is_empty(
+    wh: Warehouse,
+    plan: EntityPlan,
+    *,
+    application_id: int | None,
+    after: tuple[Any, ...] | None,
+    key_lo: tuple[Any, ...] | None,
+    key_hi: tuple[Any, ...] | None,
+) -> bool:
+    """Whether raw holds no row a keyset pass over this range can still send: no main row
+    of the application with a key in ``[key_lo, key_hi)`` after ``after``, and no orphan
+    child row (its parent not in the main table) with a parent key in that span -- a child
+    of an existing parent belongs to a key of another application, never to this pass.
+
+    Only for a set with one key column; ``False`` otherwise (the pass then merges).
+    """
+    spec = plan.spec
+    main = plan.main
+    if len(spec.key) != 1 or main.table not in wh.raw_tables():
+        return len(spec.key) == 1
+    key = qi(spec.key[0])
+    span, params = _span(after, key_lo, key_hi)
+    scope, scope_params = (
+        ([], []) if application_id is None else (["ApplicationId = ?"], [application_id])
+    )
+    where = " and ".join([*scope, *(f"{key} {s}" for s in span)]) or "true"
+    if _exists(wh, f"from raw.{qi(main.table)} where {where}", [*scope_params, *params]):
+        return False
+    for tp in plan.tables.values():
+        if tp.parent_key is None:
+            continue
+        if len(tp.parent_key) != 1:
+            return False
+        pk = f"c.{qi(tp.parent_key[0])}"
+        where = " and ".join([*(f"{pk} {s}" for s in span), "true"])
+        orphans = (
+            f"from raw.{qi(tp.table)} c where {where} and not exists "
+            f"(select 1 from raw.{qi(main.table)} m where m.{key} = {pk})"
+        )
+        if _exists(wh, orphans, params):
+            return False
+    return True
+
+
+def _span(
+    after: tuple[Any, ...] | None, lo: tuple[Any, ...] | None, hi: tuple[Any, ...] | None
+) -> tuple[list[str], list[Any]]:
+    """``key > after and key >= lo and key < hi`` as comparisons and their parameters."""
+    span: list[str] = []
+    params: list[Any] = []
+    for op, bound in ((">", after), (">=", lo), ("<", hi)):
+        if bound is not None:
+            span.append(f"{op} ?")
+            params.append(bound[0])
+    return span, params
+
+
+def _exists(wh: Warehouse, rows: str, params: list[Any]) -> bool:
+    [(found,)] = wh.query(f"select exists (select 1 {rows})", params)
+    return bool(found)
 
 
 def _delete_children(

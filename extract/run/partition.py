@@ -19,7 +19,7 @@ from extract.errors import BudgetExhausted, ExtractError, RequestRejected
 from extract.http.client import RequestContext
 from extract.load import meta
 from extract.load.batch import BatchWriter
-from extract.load.merge import mark_missing_deleted
+from extract.load.merge import mark_missing_deleted, range_is_empty
 from extract.load.state import PartitionState
 from extract.paging.pager import PageQuery, PageResult, Quarantined, iter_pages
 from extract.run.context import RunContext
@@ -146,6 +146,7 @@ def _load(
         plan,
         mode="replace" if spec.mode == "full" else "merge",
         batch_rows=ctx.settings.extract.batch_rows,
+        insert_only=_insert_only(ctx, partition, state),
     )
     pass_started = datetime.now(UTC)
     try:
@@ -169,6 +170,31 @@ def _load(
     result.watermark_after = final.watermark
     if ctx.request.mode == "full" and spec.mode == "incremental" and not continuing:
         _mark_deleted(ctx, partition, result, pass_started)
+
+
+def _insert_only(ctx: RunContext, partition: Partition, state: PartitionState) -> bool:
+    """A keyset pass (not an incremental one) over a range raw holds nothing of yet -- a
+    first load, or its resumption after the last committed key -- only inserts."""
+    plan = partition.plan
+    if (
+        plan.paging != "keyset"
+        or plan.spec.mode == "full"
+        or state.pending_mode
+        in (
+            None,
+            "incremental",
+        )
+    ):
+        return False
+    app = partition.application_id if partition.application_id and plan.application_filter else None
+    return range_is_empty(
+        ctx.warehouse,
+        plan,
+        application_id=app,
+        after=state.last_key,
+        key_lo=partition.key_lo,
+        key_hi=partition.key_hi,
+    )
 
 
 def _take(

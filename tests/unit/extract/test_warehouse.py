@@ -12,7 +12,13 @@ import pytest
 from extract.decode.pages import PageDecoder
 from extract.errors import DataContractError, WarehouseError
 from extract.load.batch import BatchWriter
-from extract.load.merge import mark_missing_deleted, merge_batch, purge_keys, replace_all
+from extract.load.merge import (
+    mark_missing_deleted,
+    merge_batch,
+    purge_keys,
+    range_is_empty,
+    replace_all,
+)
 from extract.load.meta import read_states
 from extract.load.state import PartitionState
 from extract.load.tables import ensure_tables
@@ -237,3 +243,47 @@ def test_replace_writer_commits_nothing_before_the_pass_completes(wh: Warehouse)
     writer.commit(state(2).completed(at=NOW))
     assert wh.query("select Id from raw.orders order by Id") == [(1,), (2,)]
     assert wh.query("select Id from raw.order_items") == [(10,)]
+
+
+def test_range_is_empty_sees_rows_a_keyset_pass_could_still_send(wh: Warehouse) -> None:
+    plan = plan_for()
+    ensure_tables(wh, plan)
+    decode = PageDecoder(plan, PrivacyPolicy("s"))
+
+    def empty(after: int | None, lo: int | None, hi: int | None) -> bool:
+        return range_is_empty(
+            wh,
+            plan,
+            application_id=None,
+            after=None if after is None else (after,),
+            key_lo=None if lo is None else (lo,),
+            key_hi=None if hi is None else (hi,),
+        )
+
+    assert empty(None, None, None)  # nothing loaded yet
+    merge_batch(
+        wh, plan, decode(page([order(5, [(50, "1")])])).tables, extracted_at=NOW, state=None
+    )
+
+    assert not empty(None, None, None)
+    assert empty(5, None, None)  # a resumed pass: everything up to key 5 is its own
+    assert not empty(4, None, None)
+    assert empty(None, 6, None) and empty(None, None, 5)
+    assert not empty(None, 5, 6)
+    # a child row left under a parent key of the range (its parent gone) is seen too
+    wh.con.execute("delete from raw.orders")
+    assert not empty(None, 5, 6)
+
+
+def test_insert_only_batches_skip_deletes_but_a_moved_line_is_stored_once(wh: Warehouse) -> None:
+    plan = plan_for()
+    ensure_tables(wh, plan)
+    decode = PageDecoder(plan, PrivacyPolicy("s"))
+    first = decode(page([order(1, [(10, "1.00")])]))
+    merge_batch(wh, plan, first.tables, extracted_at=NOW, state=None, insert_only=True)
+    # line 10 moved to order 2, read later in the same pass
+    second = decode(page([order(2, [(10, "1.00"), (20, "2.00")])]))
+    merge_batch(wh, plan, second.tables, extracted_at=NOW, state=None, insert_only=True)
+
+    assert wh.query("select Id from raw.orders order by Id") == [(1,), (2,)]
+    assert wh.query("select Id, OrderId from raw.order_items order by Id") == [(10, 2), (20, 2)]
