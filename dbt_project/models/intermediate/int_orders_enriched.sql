@@ -1,21 +1,25 @@
 {#-
-    Every retained order, shaped as fct_orders: keys, flags, dates, the revenue vocabulary
-    summed from its lines in fct_order_lines, and the order fee from the header.
+    The orders of this build's fact scope (int_fact_candidates: every retained order on a
+    full build), shaped as fct_orders: keys, flags, dates, the revenue vocabulary summed
+    from its lines in fct_order_lines, and the order fee from the header.
 
     is_first_order marks each customer's first order that is not cancelled (ties by
-    order id), so new customers can be counted by day without the customer dimension.
+    order id), so new customers can be counted by day without the customer dimension; it
+    looks at every order of the scope's customers.
 -#}
 with
 
 orders as (
 
     select * from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
 customers as (
 
     select * from {{ ref('int_order_customers') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
@@ -35,19 +39,23 @@ lines as (
         {%- endfor %}
         true as has_lines
     from {{ ref('fct_order_lines') }}
+    where {{ in_fact_scope('order_id') }}
     group by order_id
 
 ),
 
 first_orders as (
 
-    select orders.order_id
-    from orders
-    inner join customers
-        on orders.order_id = customers.order_id
-    where not orders.is_cancelled
+    -- every order of the scope's customers, so the flag is the same as over all orders
+    select all_orders.order_id
+    from {{ ref('stg_norce__orders') }} as all_orders
+    inner join {{ ref('int_order_customers') }} as all_customers
+        on all_orders.order_id = all_customers.order_id
+    where not all_orders.is_cancelled
+        and all_customers.customer_key in (select customer_key from customers)
     qualify row_number() over (
-        partition by customers.customer_key order by orders.ordered_at, orders.order_id
+        partition by all_customers.customer_key
+        order by all_orders.ordered_at, all_orders.order_id
     ) = 1
 
 ),

@@ -1,0 +1,287 @@
+{{ config(materialized='table') }}
+{#-
+    The orders whose fact rows (fct_orders, fct_order_lines, fct_invoices) this build
+    derives and replaces: one row per order id. Every order -- retained now or stored in
+    the facts -- on a first build, a --full-refresh, a change of the facts' code, seeds or
+    freight setting (macro fact_code_fingerprint), of the reporting currency, or of the
+    facts' columns. Otherwise the orders that may have changed since the last build
+    (int_fact_state*):
+
+    * source rows loaded since: the order, its items, its invoices and credit invoices
+      and their lines (the loader's _extracted_at above the last build's watermark);
+    * new to the facts, or gone from staging (forgotten, erased, deleted at the source),
+      or with a stored line or document that is gone;
+    * a customer key that is not the stored one;
+    * a rate (int_exchange_rates_daily) that changed on the order's day, its conversion
+      day or the day of one of its documents;
+    * a cost version (int_sku_cost_versions) that changed for one of its SKUs, in force
+      at the time the order was placed (old or new version);
+    * the first order (is_first_order) of every customer of the orders above, as stored
+      and as it is now.
+
+    previous_order_date and previous_order_month are the order's day and month in
+    fct_orders before this build (null for an order new to the facts): the marts rebuild
+    both the old and the new day of an order.
+-#}
+{%- set state = fact_state_relation('int_fact_state') -%}
+{%- set rate_state = fact_state_relation('int_fact_state_rates') -%}
+{%- set cost_state = fact_state_relation('int_fact_state_costs') -%}
+{%- set facts = {} -%}
+{%- set full_reasons = [] -%}
+{%- if execute -%}
+    {%- for name in ['fct_orders', 'fct_order_lines', 'fct_invoices'] -%}
+        {%- set node = graph.nodes['model.' ~ project_name ~ '.' ~ name] -%}
+        {%- set relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.alias
+        ) -%}
+        {%- if relation is none -%}
+            {%- do full_reasons.append(name ~ ' does not exist') -%}
+        {%- else -%}
+            {%- do facts.update({name: relation}) -%}
+            {%- set built = adapter.get_columns_in_relation(relation)
+                | map(attribute='name') | map('lower') | list -%}
+            {%- for column in node.columns if column | lower not in built -%}
+                {%- do full_reasons.append(name ~ '.' ~ column ~ ' is new') -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if state is none or rate_state is none or cost_state is none -%}
+        {%- do full_reasons.append('no state of a previous build') -%}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH -%}
+        {%- do full_reasons.append('--full-refresh') -%}
+    {%- endif -%}
+{%- else -%}
+    {%- do full_reasons.append('parsing') -%}
+{%- endif -%}
+-- depends_on: {{ ref('int_order_customers') }}, {{ ref('int_exchange_rates_daily') }}
+-- depends_on: {{ ref('int_sku_cost_versions') }}, {{ ref('int_reporting_currency') }}
+-- depends_on: {{ ref('stg_norce__order_items') }}, {{ ref('stg_norce__invoices') }}
+-- depends_on: {{ ref('stg_norce__invoice_items') }}, {{ ref('int_fact_watermarks') }}
+with
+
+orders as (
+
+    select order_id, order_date, ordered_at, application_id, is_cancelled, _extracted_at
+    from {{ ref('stg_norce__orders') }}
+
+),
+
+{%- if full_reasons %}
+
+-- every order: {{ full_reasons | join('; ') }}
+candidates as (
+
+    select order_id from orders
+    {%- if 'fct_orders' in facts %}
+    union
+    select order_id from {{ facts['fct_orders'] }}
+    {%- endif %}
+
+),
+
+{%- else %}
+
+state as (
+
+    select * from {{ state }}
+
+),
+
+stored_orders as (
+
+    select order_id, customer_key, order_date, fx_date, is_first_order
+    from {{ facts['fct_orders'] }}
+
+),
+
+changed_rate_days as (
+
+    select date_day from (
+        (
+            select currency_id, date_day, rate_to_eur from {{ ref('int_exchange_rates_daily') }}
+            except
+            select currency_id, date_day, rate_to_eur from {{ rate_state }}
+        )
+        union all
+        (
+            select currency_id, date_day, rate_to_eur from {{ rate_state }}
+            except
+            select currency_id, date_day, rate_to_eur from {{ ref('int_exchange_rates_daily') }}
+        )
+    ) as changed
+    group by date_day
+
+),
+
+changed_cost_versions as (
+
+    (
+        select application_id, part_no, effective_from, effective_to
+        from (
+            select * from {{ ref('int_sku_cost_versions') }}
+            except
+            select * from {{ cost_state }}
+        ) as added
+    )
+    union all
+    (
+        select application_id, part_no, effective_from, effective_to
+        from (
+            select * from {{ cost_state }}
+            except
+            select * from {{ ref('int_sku_cost_versions') }}
+        ) as removed
+    )
+
+),
+
+changed as (
+
+    -- source rows loaded since the last build
+    select order_id from orders
+    where _extracted_at > (select orders_extracted_at from state)
+    union
+    select order_id from {{ ref('stg_norce__order_items') }}
+    where _extracted_at > (select order_items_extracted_at from state)
+    union
+    select order_id from {{ ref('stg_norce__invoices') }}
+    where _extracted_at > (select invoices_extracted_at from state)
+    union
+    select invoices.order_id
+    from {{ ref('stg_norce__invoice_items') }} as invoice_lines
+    inner join {{ ref('stg_norce__invoices') }} as invoices
+        on invoice_lines.invoice_id = invoices.invoice_id
+    where invoice_lines._extracted_at > (select invoice_items_extracted_at from state)
+    union
+    select order_lines.order_id
+    from {{ ref('stg_norce__invoice_items') }} as invoice_lines
+    inner join {{ ref('stg_norce__order_items') }} as order_lines
+        on invoice_lines.order_line_id = order_lines.order_line_id
+    where invoice_lines._extracted_at > (select invoice_items_extracted_at from state)
+
+    -- new to the facts, or gone from staging
+    union
+    select order_id from orders
+    anti join stored_orders using (order_id)
+    union
+    select order_id from stored_orders
+    anti join orders using (order_id)
+    union
+    select fact.order_id from {{ facts['fct_order_lines'] }} as fact
+    anti join {{ ref('stg_norce__order_items') }} as staged
+        on fact.order_line_id = staged.order_line_id
+    union
+    select fact.order_id from {{ facts['fct_invoices'] }} as fact
+    anti join {{ ref('stg_norce__invoices') }} as staged
+        on fact.invoice_id = staged.invoice_id
+
+    -- the customer key moved
+    union
+    select customers.order_id
+    from {{ ref('int_order_customers') }} as customers
+    inner join stored_orders
+        on customers.order_id = stored_orders.order_id
+    where customers.customer_key is distinct from stored_orders.customer_key
+
+    -- a rate changed on a day the order converts or is costed at
+    union
+    select order_id from orders
+    where order_date in (select date_day from changed_rate_days)
+    union
+    select order_id from stored_orders
+    where fx_date in (select date_day from changed_rate_days)
+    union
+    select order_id from {{ ref('stg_norce__invoices') }}
+    where invoice_date in (select date_day from changed_rate_days)
+
+    -- a cost version of one of its SKUs in force when it was placed changed
+    union
+    select lines.order_id
+    from {{ ref('stg_norce__order_items') }} as lines
+    inner join orders
+        on lines.order_id = orders.order_id
+    inner join changed_cost_versions as versions
+        on lines.part_no = versions.part_no
+        and orders.application_id = versions.application_id
+        and orders.ordered_at >= versions.effective_from
+        and orders.ordered_at < versions.effective_to
+
+    -- every order when the reporting currency is not the one the facts were built in
+    union
+    select order_id from orders
+    where (select reporting_currency_code from {{ ref('int_reporting_currency') }})
+        is distinct from (select reporting_currency_code from state)
+    union
+    select order_id from stored_orders
+    where (select reporting_currency_code from {{ ref('int_reporting_currency') }})
+        is distinct from (select reporting_currency_code from state)
+    -- or the facts' code, seeds or settings changed
+    union
+    select order_id from orders
+    where (select code_fingerprint from state) <> '{{ fact_code_fingerprint() }}'
+    union
+    select order_id from stored_orders
+    where (select code_fingerprint from state) <> '{{ fact_code_fingerprint() }}'
+
+),
+
+affected_customers as (
+
+    select customer_key from stored_orders
+    where order_id in (select order_id from changed)
+    union
+    select customer_key from {{ ref('int_order_customers') }}
+    where order_id in (select order_id from changed)
+
+),
+
+first_orders as (
+
+    -- the first orders of those customers, as stored and as they are now
+    select order_id from stored_orders
+    where is_first_order
+        and customer_key in (select customer_key from affected_customers)
+    union
+    select orders.order_id
+    from orders
+    inner join {{ ref('int_order_customers') }} as customers
+        on orders.order_id = customers.order_id
+    where not orders.is_cancelled
+        and customers.customer_key in (select customer_key from affected_customers)
+    qualify row_number() over (
+        partition by customers.customer_key order by orders.ordered_at, orders.order_id
+    ) = 1
+
+),
+
+candidates as (
+
+    select order_id from changed
+    union
+    select order_id from first_orders
+
+),
+
+{%- endif %}
+
+final as (
+
+    select
+        candidates.order_id,
+        {%- if 'fct_orders' in facts %}
+        stored.order_date as previous_order_date,
+        stored.order_month as previous_order_month
+        {%- else %}
+        cast(null as date) as previous_order_date,
+        cast(null as date) as previous_order_month
+        {%- endif %}
+    from candidates
+    {%- if 'fct_orders' in facts %}
+    left join {{ facts['fct_orders'] }} as stored
+        on candidates.order_id = stored.order_id
+    {%- endif %}
+
+)
+
+select * from final
