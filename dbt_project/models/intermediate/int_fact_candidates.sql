@@ -14,8 +14,9 @@
     * a customer key that is not the stored one;
     * a rate (int_exchange_rates_daily) that changed on the order's day, its conversion
       day or the day of one of its documents;
-    * a cost version (int_sku_cost_versions) that changed for one of its SKUs, in force
-      at the time the order was placed (old or new version);
+    * a cost version (int_sku_cost_versions) of one of its SKUs that changed in the
+      period the order was placed in (a version that only ended: between its old and its
+      new end);
     * the first order (is_first_order) of every customer of the orders above, as stored
       and as it is now.
 
@@ -114,25 +115,57 @@ changed_rate_days as (
 
 ),
 
+added_cost_versions as (
+
+    select * from {{ ref('int_sku_cost_versions') }}
+    except
+    select * from {{ cost_state }}
+
+),
+
+removed_cost_versions as (
+
+    select * from {{ cost_state }}
+    except
+    select * from {{ ref('int_sku_cost_versions') }}
+
+),
+
 changed_cost_versions as (
 
-    (
-        select application_id, part_no, effective_from, effective_to
-        from (
-            select * from {{ ref('int_sku_cost_versions') }}
-            except
-            select * from {{ cost_state }}
-        ) as added
-    )
+    -- the periods whose cost may differ: a version that only ended (or ends no more)
+    -- changes the period between its old and its new end; any other, its whole period
+    {%- set same_version %}
+        added.application_id = removed.application_id
+        and added.part_no = removed.part_no
+        and added.price_list_id is not distinct from removed.price_list_id
+        and added.quantity_break is not distinct from removed.quantity_break
+        and added.currency_id is not distinct from removed.currency_id
+        and added.unit_cost = removed.unit_cost
+        and added.cost_source = removed.cost_source
+        and added.effective_from = removed.effective_from
+        and added.is_application_price_list = removed.is_application_price_list
+        and added.is_primary_price_list = removed.is_primary_price_list
+        and added.is_active is not distinct from removed.is_active
+    {%- endset %}
+    select
+        added.application_id,
+        added.part_no,
+        least(added.effective_to, removed.effective_to) as effective_from,
+        greatest(added.effective_to, removed.effective_to) as effective_to
+    from added_cost_versions as added
+    inner join removed_cost_versions as removed
+        on {{ same_version }}
     union all
-    (
-        select application_id, part_no, effective_from, effective_to
-        from (
-            select * from {{ cost_state }}
-            except
-            select * from {{ ref('int_sku_cost_versions') }}
-        ) as removed
-    )
+    select added.application_id, added.part_no, added.effective_from, added.effective_to
+    from added_cost_versions as added
+    anti join removed_cost_versions as removed
+        on {{ same_version }}
+    union all
+    select removed.application_id, removed.part_no, removed.effective_from, removed.effective_to
+    from removed_cost_versions as removed
+    anti join added_cost_versions as added
+        on {{ same_version }}
 
 ),
 

@@ -16,5 +16,6 @@
         pre_hook=["{{ replace_fact_scope() }}"],
     )
 }}
+-- depends_on: {{ ref('int_fact_candidates') }}
 
 select * from {{ ref('int_order_lines_enriched') }}

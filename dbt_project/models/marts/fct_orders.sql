@@ -18,5 +18,6 @@
         pre_hook=["{{ replace_fact_scope() }}"],
     )
 }}
+-- depends_on: {{ ref('int_fact_candidates') }}
 
 select * from {{ ref('int_orders_enriched') }}
