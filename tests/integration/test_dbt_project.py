@@ -18,7 +18,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -776,3 +776,76 @@ def test_reconciliation_compares_like_with_like_between_cadences(
     after = build(work_db)
     assert_clean(after.result)
     assert set(after.marts["mart_reporting_reconciliation"]["reconciliation_status"]) == {"matched"}
+
+
+def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
+    pipeline: Pipeline, changed: Changed, tmp_path: Path
+) -> None:
+    """An order moves day, a rate reaches orders that were not reloaded, an order vanishes
+    from raw, a customer's first order is cancelled: incremental equals full refresh."""
+    database = tmp_path / "edited.work.duckdb"
+    shutil.copyfile(pipeline.settings.warehouse.work_database, database)
+    before = changed.full_refresh.marts["fct_orders"]
+    kept = before.filter(~pl.col("is_cancelled") & (pl.col("line_count") > 0))
+    moved, removed = int(kept["order_id"][0]), int(kept["order_id"][1])
+    # a repeat customer's first order is cancelled: the second becomes the first
+    repeat = (
+        before.filter(~pl.col("is_cancelled") & ~pl.col("order_id").is_in([moved, removed]))
+        .sort("ordered_at", "order_id")
+        .group_by("customer_key", maintain_order=True)
+        .agg(pl.col("order_id"))
+        .filter(pl.col("order_id").list.len() >= 2)
+    )
+    first, second = (int(i) for i in repeat["order_id"][0][:2])
+    # an order converted at its day's rates: the invoice that set that rate changes
+    daily = before.filter(
+        (pl.col("fx_rate_source") == "daily_rate")
+        & ~pl.col("order_id").is_in([moved, removed, first, second])
+    ).sort("fx_date", "order_id", descending=[True, False])
+    rated = daily.row(0, named=True)
+    evidence = query(
+        database,
+        f"""select "Id" from raw.invoices
+        where "CurrencyId" = {rated["currency_id"]} and "CurrencyRate" > 0
+            and cast(timezone('UTC', "InvoiceDate") as date) <= date '{rated["fx_date"]}'
+        order by "InvoiceDate" desc limit 1""",
+    )
+    assert evidence.height == 1, "no invoice sets that day's rate"
+    con = duckdb.connect(str(database))
+    try:
+        con.execute(
+            f"""update raw.orders set "OrderDate" = "OrderDate" - interval 40 day,
+                _extracted_at = now() where "Id" = {moved}"""
+        )
+        con.execute(f'delete from raw.orders where "Id" = {removed}')
+        con.execute(
+            f'update raw.orders set "StatusId" = 6, _extracted_at = now() where "Id" = {first}'
+        )
+        con.execute(
+            f"""update raw.invoices set "CurrencyRate" = "CurrencyRate" * 1.5,
+                _extracted_at = now() where "Id" = {evidence.item()}"""
+        )
+    finally:
+        con.close()
+
+    incremental = build(database)
+    assert_clean(incremental.result)
+    candidates = fact_candidates(database)
+    assert {moved, removed, first, second} <= candidates
+    assert len(candidates) < before.height / 2
+    full = build(database, full_refresh=True)
+    for name in MARTS:
+        got, rebuilt = incremental.marts[name], full.marts[name]
+        assert got.columns == rebuilt.columns, name
+        assert got.sort(got.columns).equals(rebuilt.sort(got.columns)), name
+
+    after = incremental.marts["fct_orders"]
+    day = dict(after.select("order_id", "order_date").iter_rows())
+    assert day[moved] == before.filter(pl.col("order_id") == moved)["order_date"][0] - timedelta(
+        days=40
+    )
+    assert removed not in day
+    flags = dict(after.select("order_id", "is_first_order").iter_rows())
+    assert (flags[first], flags[second]) == (False, True)
+    rate = dict(after.select("order_id", "fx_rate").iter_rows())
+    assert rate[rated["order_id"]] != rated["fx_rate"], "the new rate did not reach the order"
