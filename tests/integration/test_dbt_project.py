@@ -275,6 +275,13 @@ def assert_clean(result: DbtRunResult) -> None:
     assert not result.warned_nodes, [(n.name, n.message) for n in result.warned_nodes]
 
 
+def assert_models_built(result: DbtRunResult) -> None:
+    """Every model built (data tests may fail)."""
+    assert result.error is None, result.error
+    models = [n for n in result.nodes if n.resource_type == "model"]
+    assert models and not [(n.name, n.status) for n in models if n.status != "success"]
+
+
 def by_order(frame: pl.DataFrame, *columns: str) -> dict[int, tuple[object, ...]]:
     return {row[0]: tuple(row[1:]) for row in frame.select("order_id", *columns).iter_rows()}
 
@@ -829,11 +836,14 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
         con.close()
 
     incremental = build(database)
-    assert_clean(incremental.result)
+    # raw edited behind Norce's back: its summary and invoices no longer agree with the
+    # orders, so only the models must build (the reconciliation tests may object)
+    assert_models_built(incremental.result)
     candidates = fact_candidates(database)
     assert {moved, removed, first, second} <= candidates
     assert len(candidates) < before.height / 2
     full = build(database, full_refresh=True)
+    assert_models_built(full.result)
     for name in MARTS:
         got, rebuilt = incremental.marts[name], full.marts[name]
         assert got.columns == rebuilt.columns, name

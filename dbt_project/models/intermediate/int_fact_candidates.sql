@@ -17,8 +17,11 @@
     * a cost version (int_sku_cost_versions) of one of its SKUs that changed in the
       period the order was placed in (a version that only ended: between its old and its
       new end);
-    * the first order (is_first_order) of every customer of the orders above, as stored
-      and as it is now.
+    * the first order of every customer of the orders above, as stored and as it is now.
+
+    is_first_order says whether the order is its customer's first that is not cancelled
+    (ties by order id) -- over every order of the customer, the unchanged ones as stored
+    in fct_orders -- for int_orders_enriched.
 
     previous_order_date and previous_order_month are the order's day and month in
     fct_orders before this build (null for an order new to the facts): the marts rebuild
@@ -52,6 +55,31 @@
     {%- if flags.FULL_REFRESH -%}
         {%- do full_reasons.append('--full-refresh') -%}
     {%- endif -%}
+    {%- if not full_reasons -%}
+        {%- set stored = run_query(
+            "select coalesce(cast(orders_extracted_at as varchar), '-infinity'),"
+            ~ " coalesce(cast(order_items_extracted_at as varchar), '-infinity'),"
+            ~ " coalesce(cast(invoices_extracted_at as varchar), '-infinity'),"
+            ~ " coalesce(cast(invoice_items_extracted_at as varchar), '-infinity'),"
+            ~ " coalesce(reporting_currency_code, ''), code_fingerprint from " ~ state
+        ) -%}
+        {%- set current_currency = run_query(
+            "select coalesce(max(reporting_currency_code), '') from "
+            ~ ref('int_reporting_currency')
+        ) -%}
+        {%- if stored.rows | length != 1 -%}
+            {%- do full_reasons.append('no state of a previous build') -%}
+        {%- else -%}
+            {%- set watermarks = stored.rows[0] -%}
+            {%- if watermarks[4] != current_currency.rows[0][0] -%}
+                {%- do full_reasons.append('the reporting currency is now '
+                    ~ current_currency.rows[0][0]) -%}
+            {%- endif -%}
+            {%- if watermarks[5] != fact_code_fingerprint() -%}
+                {%- do full_reasons.append('the code of the facts changed') -%}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endif -%}
 {%- else -%}
     {%- do full_reasons.append('parsing') -%}
 {%- endif -%}
@@ -81,17 +109,26 @@ candidates as (
 
 ),
 
-{%- else %}
+first_orders as (
 
-state as (
-
-    select * from {{ state }}
+    select orders.order_id
+    from orders
+    inner join {{ ref('int_order_customers') }} as customers
+        on orders.order_id = customers.order_id
+    where not orders.is_cancelled
+    qualify row_number() over (
+        partition by customers.customer_key order by orders.ordered_at, orders.order_id
+    ) = 1
 
 ),
 
+{%- else %}
+
 stored_orders as (
 
-    select order_id, customer_key, order_date, fx_date, is_first_order
+    select
+        order_id, customer_key, buyer_customer_id, ordered_at, order_date, order_month,
+        fx_date, is_cancelled, is_first_order
     from {{ facts['fct_orders'] }}
 
 ),
@@ -115,19 +152,25 @@ changed_rate_days as (
 
 ),
 
-added_cost_versions as (
+cost_versions as materialized (
 
     select * from {{ ref('int_sku_cost_versions') }}
+
+),
+
+added_cost_versions as materialized (
+
+    select * from cost_versions
     except
     select * from {{ cost_state }}
 
 ),
 
-removed_cost_versions as (
+removed_cost_versions as materialized (
 
     select * from {{ cost_state }}
     except
-    select * from {{ ref('int_sku_cost_versions') }}
+    select * from cost_versions
 
 ),
 
@@ -169,29 +212,29 @@ changed_cost_versions as (
 
 ),
 
-changed as (
+changed as materialized (
 
     -- source rows loaded since the last build
     select order_id from orders
-    where _extracted_at > (select orders_extracted_at from state)
+    where _extracted_at > timestamptz '{{ watermarks[0] }}'
     union
     select order_id from {{ ref('stg_norce__order_items') }}
-    where _extracted_at > (select order_items_extracted_at from state)
+    where _extracted_at > timestamptz '{{ watermarks[1] }}'
     union
     select order_id from {{ ref('stg_norce__invoices') }}
-    where _extracted_at > (select invoices_extracted_at from state)
+    where _extracted_at > timestamptz '{{ watermarks[2] }}'
     union
     select invoices.order_id
     from {{ ref('stg_norce__invoice_items') }} as invoice_lines
     inner join {{ ref('stg_norce__invoices') }} as invoices
         on invoice_lines.invoice_id = invoices.invoice_id
-    where invoice_lines._extracted_at > (select invoice_items_extracted_at from state)
+    where invoice_lines._extracted_at > timestamptz '{{ watermarks[3] }}'
     union
     select order_lines.order_id
     from {{ ref('stg_norce__invoice_items') }} as invoice_lines
     inner join {{ ref('stg_norce__order_items') }} as order_lines
         on invoice_lines.order_line_id = order_lines.order_line_id
-    where invoice_lines._extracted_at > (select invoice_items_extracted_at from state)
+    where invoice_lines._extracted_at > timestamptz '{{ watermarks[3] }}'
 
     -- new to the facts, or gone from staging
     union
@@ -239,58 +282,59 @@ changed as (
         and orders.application_id = versions.application_id
         and orders.ordered_at >= versions.effective_from
         and orders.ordered_at < versions.effective_to
+    where lines.part_no in (select part_no from changed_cost_versions)
+),
 
-    -- every order when the reporting currency is not the one the facts were built in
-    union
-    select order_id from orders
-    where (select reporting_currency_code from {{ ref('int_reporting_currency') }})
-        is distinct from (select reporting_currency_code from state)
-    union
-    select order_id from stored_orders
-    where (select reporting_currency_code from {{ ref('int_reporting_currency') }})
-        is distinct from (select reporting_currency_code from state)
-    -- or the facts' code, seeds or settings changed
-    union
-    select order_id from orders
-    where (select code_fingerprint from state) <> '{{ fact_code_fingerprint() }}'
-    union
-    select order_id from stored_orders
-    where (select code_fingerprint from state) <> '{{ fact_code_fingerprint() }}'
+changed_now as materialized (
+
+    select orders.order_id, customers.customer_key, orders.ordered_at, orders.is_cancelled
+    from orders
+    inner join {{ ref('int_order_customers') }} as customers
+        on orders.order_id = customers.order_id
+    where orders.order_id in (select order_id from changed)
 
 ),
 
-affected_customers as (
+affected_customers as materialized (
 
     select customer_key from stored_orders
     where order_id in (select order_id from changed)
     union
-    select customer_key from {{ ref('int_order_customers') }}
-    where order_id in (select order_id from changed)
+    select customer_key from changed_now
 
 ),
 
-first_orders as (
+orders_of_affected_customers as (
 
-    -- the first orders of those customers, as stored and as they are now
-    select order_id from stored_orders
-    where is_first_order
-        and customer_key in (select customer_key from affected_customers)
-    union
-    select orders.order_id
-    from orders
-    inner join {{ ref('int_order_customers') }} as customers
-        on orders.order_id = customers.order_id
-    where not orders.is_cancelled
-        and customers.customer_key in (select customer_key from affected_customers)
-    qualify row_number() over (
-        partition by customers.customer_key order by orders.ordered_at, orders.order_id
-    ) = 1
+    -- every order of those customers as it is now: a changed one as derived now, any
+    -- other as stored (had its customer, time or status changed, it would be changed)
+    select order_id, customer_key, ordered_at, is_cancelled
+    from stored_orders
+    where customer_key in (select customer_key from affected_customers)
+        and order_id not in (select order_id from changed)
+    union all
+    select order_id, customer_key, ordered_at, is_cancelled
+    from changed_now
+
+),
+
+first_orders as materialized (
+
+    select order_id
+    from orders_of_affected_customers
+    where not is_cancelled
+    qualify row_number() over (partition by customer_key order by ordered_at, order_id) = 1
 
 ),
 
 candidates as (
 
     select order_id from changed
+    union
+    -- the first orders of those customers, as stored and as they are now
+    select order_id from stored_orders
+    where is_first_order
+        and customer_key in (select customer_key from affected_customers)
     union
     select order_id from first_orders
 
@@ -302,6 +346,7 @@ final as (
 
     select
         candidates.order_id,
+        first_orders.order_id is not null as is_first_order,
         {%- if 'fct_orders' in facts %}
         stored.order_date as previous_order_date,
         stored.order_month as previous_order_month
@@ -310,6 +355,8 @@ final as (
         cast(null as date) as previous_order_month
         {%- endif %}
     from candidates
+    left join first_orders
+        on candidates.order_id = first_orders.order_id
     {%- if 'fct_orders' in facts %}
     left join {{ facts['fct_orders'] }} as stored
         on candidates.order_id = stored.order_id

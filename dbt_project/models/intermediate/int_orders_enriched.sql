@@ -5,7 +5,7 @@
 
     is_first_order marks each customer's first order that is not cancelled (ties by
     order id), so new customers can be counted by day without the customer dimension; it
-    looks at every order of the scope's customers.
+    comes from int_fact_candidates, which looks at every order of the scope's customers.
 -#}
 with
 
@@ -46,17 +46,9 @@ lines as (
 
 first_orders as (
 
-    -- every order of the scope's customers, so the flag is the same as over all orders
-    select all_orders.order_id
-    from {{ ref('stg_norce__orders') }} as all_orders
-    inner join {{ ref('int_order_customers') }} as all_customers
-        on all_orders.order_id = all_customers.order_id
-    where not all_orders.is_cancelled
-        and all_customers.customer_key in (select customer_key from customers)
-    qualify row_number() over (
-        partition by all_customers.customer_key
-        order by all_orders.ordered_at, all_orders.order_id
-    ) = 1
+    -- worked out over every order of the scope's customers (int_fact_candidates)
+    select order_id from {{ ref('int_fact_candidates') }}
+    where is_first_order
 
 ),
 
