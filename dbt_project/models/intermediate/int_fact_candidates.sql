@@ -61,7 +61,10 @@
             ~ " coalesce(cast(order_items_extracted_at as varchar), '-infinity'),"
             ~ " coalesce(cast(invoices_extracted_at as varchar), '-infinity'),"
             ~ " coalesce(cast(invoice_items_extracted_at as varchar), '-infinity'),"
-            ~ " coalesce(reporting_currency_code, ''), code_fingerprint from " ~ state
+            ~ " coalesce(reporting_currency_code, ''), code_fingerprint,"
+            ~ " coalesce(cast(customers_extracted_at as varchar), '-infinity'),"
+            ~ " cast(cost_inputs_hash as varchar) = (select cast(cost_inputs_hash as varchar) from "
+            ~ ref('int_fact_watermarks') ~ ") from " ~ state
         ) -%}
         {%- set current_currency = run_query(
             "select coalesce(max(reporting_currency_code), '') from "
@@ -124,7 +127,7 @@ first_orders as (
 
 {%- else %}
 
-stored_orders as (
+stored_orders as not materialized (
 
     select
         order_id, customer_key, buyer_customer_id, ordered_at, order_date, order_month,
@@ -152,6 +155,7 @@ changed_rate_days as (
 
 ),
 
+{%- set costs_unchanged = watermarks[7] %}
 cost_versions as materialized (
 
     select * from {{ ref('int_sku_cost_versions') }}
@@ -161,6 +165,9 @@ cost_versions as materialized (
 added_cost_versions as materialized (
 
     select * from cost_versions
+    {%- if costs_unchanged %}
+    where false  -- what the cost versions are made of did not change
+    {%- endif %}
     except
     select * from {{ cost_state }}
 
@@ -169,6 +176,9 @@ added_cost_versions as materialized (
 removed_cost_versions as materialized (
 
     select * from {{ cost_state }}
+    {%- if costs_unchanged %}
+    where false  -- what the cost versions are made of did not change
+    {%- endif %}
     except
     select * from cost_versions
 
@@ -243,22 +253,31 @@ changed as materialized (
     union
     select order_id from stored_orders
     anti join orders using (order_id)
+    {%- for table, order_column in [
+        ('order_items', '"OrderId"'), ('invoices', '"ReferenceOrderId"')] %}
+        {%- set present = raw_relation_columns(source('norce', table)) %}
+        {%- if present is not none and '_deleted_at' in present %}
     union
-    select fact.order_id from {{ facts['fct_order_lines'] }} as fact
-    anti join {{ ref('stg_norce__order_items') }} as staged
-        on fact.order_line_id = staged.order_line_id
-    union
-    select fact.order_id from {{ facts['fct_invoices'] }} as fact
-    anti join {{ ref('stg_norce__invoices') }} as staged
-        on fact.invoice_id = staged.invoice_id
+    -- a line or document the loader found deleted at the source since
+    select {{ order_column }} from {{ source('norce', table) }}
+    where _deleted_at > timestamptz '{{ watermarks[0 if table == 'order_items' else 2] }}'
+        {%- endif %}
+    {%- endfor %}
 
-    -- the customer key moved
+    -- the customer key may have moved: the buyer's customer row was loaded or found
+    -- deleted since (a customer forgotten or erased takes their orders with them, which
+    -- are then gone from staging, above)
     union
-    select customers.order_id
-    from {{ ref('int_order_customers') }} as customers
-    inner join stored_orders
-        on customers.order_id = stored_orders.order_id
-    where customers.customer_key is distinct from stored_orders.customer_key
+    select stored_orders.order_id
+    from stored_orders
+    where stored_orders.buyer_customer_id in (
+        select "Id" from {{ source('norce', 'customers') }}
+        where _extracted_at > timestamptz '{{ watermarks[6] }}'
+        {%- set present = raw_relation_columns(source('norce', 'customers')) %}
+        {%- if present is not none and '_deleted_at' in present %}
+            or _deleted_at > timestamptz '{{ watermarks[6] }}'
+        {%- endif %}
+    )
 
     -- a rate changed on a day the order converts or is costed at
     union

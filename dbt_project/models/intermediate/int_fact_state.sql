@@ -11,6 +11,8 @@ select
     watermarks.order_items_extracted_at,
     watermarks.invoices_extracted_at,
     watermarks.invoice_items_extracted_at,
+    watermarks.customers_extracted_at,
+    watermarks.cost_inputs_hash,
     (select reporting_currency_code from {{ ref('int_reporting_currency') }})
         as reporting_currency_code,
     '{{ fact_code_fingerprint() }}' as code_fingerprint
