@@ -264,20 +264,22 @@ changed as materialized (
         {%- endif %}
     {%- endfor %}
 
-    -- the customer key may have moved: the buyer's customer row was loaded or found
-    -- deleted since (a customer forgotten or erased takes their orders with them, which
-    -- are then gone from staging, above)
+    -- the customer key moved: the buyer's customer row was loaded or found deleted since
+    -- (a customer forgotten or erased takes their orders with them, gone from staging)
     union
-    select stored_orders.order_id
-    from stored_orders
+    select customers.order_id
+    from {{ ref('int_order_customers') }} as customers
+    inner join stored_orders
+        on customers.order_id = stored_orders.order_id
     where stored_orders.buyer_customer_id in (
-        select "Id" from {{ source('norce', 'customers') }}
-        where _extracted_at > timestamptz '{{ watermarks[6] }}'
-        {%- set present = raw_relation_columns(source('norce', 'customers')) %}
-        {%- if present is not none and '_deleted_at' in present %}
-            or _deleted_at > timestamptz '{{ watermarks[6] }}'
-        {%- endif %}
-    )
+            select "Id" from {{ source('norce', 'customers') }}
+            where _extracted_at > timestamptz '{{ watermarks[6] }}'
+            {%- set present = raw_relation_columns(source('norce', 'customers')) %}
+            {%- if present is not none and '_deleted_at' in present %}
+                or _deleted_at > timestamptz '{{ watermarks[6] }}'
+            {%- endif %}
+        )
+        and customers.customer_key is distinct from stored_orders.customer_key
 
     -- a rate changed on a day the order converts or is costed at
     union
