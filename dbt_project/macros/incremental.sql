@@ -1,53 +1,67 @@
 {#-
-    Incremental facts that never go stale.
+    Incremental facts whose build grows with the orders that changed, not with the table.
 
-    A fact row depends on its source row and on other entities: the customer key, the rate
-    in force, the cost in force, returns booked later. Taking only rows extracted since the
-    last build would miss a change in any of those. Instead the fact's intermediate view
-    (`fresh`) re-derives every row, and the build rewrites the keys whose derived row is
-    new or differs from the stored one (`select ... except select ... from this`): an
-    exact, set-based comparison that DuckDB runs in well under a second at 200k rows, while
-    unchanged rows are not rewritten. Rows whose source is gone are removed by the facts'
-    post-hooks. A change of the fact's columns rebuilds every row.
+    A fact row depends on its source rows and on other entities: the customer key, the
+    rate in force, the cost in force, returns booked later, the customer's first order.
+    int_fact_candidates lists the orders whose fact rows may differ from the stored ones
+    (see its description for every reason) -- every order on a first or full build -- and
+    the intermediate models that feed the facts derive only those (macro in_fact_scope,
+    written before any window or aggregate so the filter reaches the scans). Each fact then
+    replaces the candidates' rows: it deletes them (macro replace_fact_scope, a pre-hook in
+    the build's transaction) and inserts what the candidates derive to now, so an order
+    that is gone at the source (forgotten, erased, deleted) simply has no new rows.
+
+    What the candidates are compared with -- the watermarks of the source tables, the
+    rates, the cost versions, the reporting currency and a fingerprint of the facts' code
+    -- is kept by the int_fact_state* models, rebuilt after every fact succeeded; until
+    then the older state stands and the next build takes a superset of the candidates.
 -#}
 
-{% macro changed_keys_filter(fresh_relation, key) -%}
-    {#- A `where` clause for CTE `fresh` (a select from `fresh_relation`) that keeps the
-        keys whose rows differ from this incremental model's rows; nothing on a full build.
-        `key` is the unique_key the model replaces rows by. -#}
+{% macro in_fact_scope(order_id_column) -%}
+    {#- True for rows of orders the facts rebuild in this build (int_fact_candidates). -#}
+    {{ order_id_column }} in (select order_id from {{ ref('int_fact_candidates') }})
+{%- endmacro %}
+
+
+{% macro replace_fact_scope() -%}
+    {#- Pre-hook of an incremental fact: remove the candidates' rows, which the build then
+        inserts anew. Nothing on a first or full-refresh build (the table is new). -#}
     {%- if is_incremental() -%}
-        {%- if fresh_relation is string or this is string -%}
-            {#- A unit test: fixtures (with the model's own columns) stand in for both. -#}
-            {{ _changed_keys_where(key, '*', '*') }}
-        {%- else -%}
-            {%- set fresh_columns = adapter.get_columns_in_relation(fresh_relation)
-                | map(attribute='name') | list -%}
-            {%- set stored_columns = adapter.get_columns_in_relation(this)
-                | map(attribute='name') | map('lower') | list -%}
-            {%- set missing = [] -%}
-            {%- for column in fresh_columns if column | lower not in stored_columns -%}
-                {%- do missing.append(column) -%}
-            {%- endfor -%}
-            {%- if fresh_columns and not missing -%}
-                {%- set quoted = [] -%}
-                {%- for column in fresh_columns -%}
-                    {%- do quoted.append(adapter.quote(column)) -%}
-                {%- endfor -%}
-                {{ _changed_keys_where(key, quoted | join(', '), quoted | join(', ')) }}
-            {%- else %}
-    -- the fact's columns changed ({{ missing | join(', ') }}): every row is rebuilt
-            {%- endif -%}
-        {%- endif -%}
+        delete from {{ this }}
+        where order_id in (select order_id from {{ ref('int_fact_candidates') }})
+    {%- else -%}
+        select 1
     {%- endif -%}
 {%- endmacro %}
 
 
-{% macro _changed_keys_where(key, fresh_columns, stored_columns) %}
-    where {{ key }} in (
-        select {{ key }} from (
-            select {{ fresh_columns }} from fresh
-            except
-            select {{ stored_columns }} from {{ this }}
-        ) as changed
-    )
-{% endmacro %}
+{% macro fact_state_relation(name) -%}
+    {#- A relation the facts' state models built, or none (first build, dropped). -#}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=this.database, schema=this.schema, identifier=name
+    )) }}
+{%- endmacro %}
+
+
+{% macro fact_code_fingerprint() -%}
+    {#- A text that changes when the code or settings that shape a fact row change: the
+        checksums of the facts, of every intermediate and staging model and of the seeds,
+        and the freight part numbers. A new fingerprint rebuilds every
+        order (a changed formula reaches old rows too). -#}
+    {%- set parts = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.nodes.values()
+            | selectattr('resource_type', 'in', ['model', 'seed'])
+            | sort(attribute='name') -%}
+            {%- if (node.resource_type == 'seed' or node.name.startswith(('fct_', 'int_', 'stg_')))
+                    and not node.name.startswith('int_fact_') -%}
+                {%- do parts.append(node.name ~ ':' ~ node.checksum.checksum) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- do parts.append('freight:' ~ (var('freight_part_nos') | join(','))) -%}
+    {{ return(local_md5(parts | join('|'))) }}
+{%- endmacro %}

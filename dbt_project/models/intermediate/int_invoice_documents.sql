@@ -1,5 +1,6 @@
 {#-
-    One row per invoice or credit invoice of a retained order (Orders/Invoices), with its
+    One row per invoice or credit invoice of a retained order of this build's fact scope
+    (int_fact_candidates: every order on a full build) (Orders/Invoices), with its
     type and the factor that converts its amounts to the reporting currency at the
     document's own rate.
 
@@ -12,12 +13,14 @@ with
 invoices as (
 
     select * from {{ ref('stg_norce__invoices') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
 orders as (
 
     select order_id, application_id from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 

@@ -1,5 +1,5 @@
 {#-
-    How each retained order converts to the reporting currency: one row per order.
+    How each order of this build's fact scope (int_fact_candidates) converts to the reporting currency: one row per order.
 
     An invoiced order uses its (first) invoice's own rate (Invoices.CurrencyRate) against
     the reporting currency's rate on the invoice day; an order not invoiced (in flight,
@@ -13,6 +13,7 @@ with
 orders as (
 
     select order_id, currency_id, order_date from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
@@ -21,6 +22,7 @@ first_invoices as (
     select order_id, invoice_id, invoice_date, currency_rate
     from {{ ref('int_invoice_documents') }}
     where not is_credit_note
+        and {{ in_fact_scope('order_id') }}
     qualify row_number() over (partition by order_id order by invoiced_at, invoice_id) = 1
 
 ),

@@ -1,5 +1,6 @@
 {#-
-    The unit cost of every merchandise order line, in the order currency: one row per line
+    The unit cost of every merchandise order line of this build's fact scope
+    (int_fact_candidates), in the order currency: one row per line
     whose cost is known.
 
     The line's own CostUnit wins (0 = not populated); else the price-list cost in force
@@ -14,6 +15,7 @@ lines as (
     select order_line_id, order_id, part_no, quantity, unit_cost
     from {{ ref('stg_norce__order_items') }}
     where not {{ is_freight('part_no') }}
+        and {{ in_fact_scope('order_id') }}
 
 ),
 
@@ -21,6 +23,7 @@ orders as (
 
     select order_id, application_id, currency_id, ordered_at, order_date
     from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 

@@ -1,5 +1,6 @@
 {#-
-    What came back of each order line: one row per order line credited by a credit
+    What came back of each order line of this build's fact scope (int_fact_candidates):
+    one row per order line credited by a credit
     invoice, with the units (merchandise lines only) and the credited amount (ex VAT, as a
     positive number), in the order currency and converted at each credit invoice's rate.
 -#}
@@ -10,6 +11,7 @@ credited as (
     select * from {{ ref('int_invoice_lines') }}
     where is_credit_note
         and order_line_id is not null
+        and {{ in_fact_scope('order_id') }}
 
 ),
 

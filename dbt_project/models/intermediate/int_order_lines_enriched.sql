@@ -1,5 +1,6 @@
 {#-
-    Every line of every retained order, shaped as fct_order_lines: keys, the line's source
+    Every line of the orders of this build's fact scope (int_fact_candidates: every
+    retained order on a full build), shaped as fct_order_lines: keys, the line's source
     figures, and the revenue vocabulary (see the docs' "Revenue vocabulary") in the order
     currency and in the reporting currency.
 
@@ -13,18 +14,21 @@ with
 lines as (
 
     select * from {{ ref('stg_norce__order_items') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
 orders as (
 
     select * from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
 customers as (
 
     select * from {{ ref('int_order_customers') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 

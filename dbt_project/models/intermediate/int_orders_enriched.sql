@@ -1,21 +1,25 @@
 {#-
-    Every retained order, shaped as fct_orders: keys, flags, dates, the revenue vocabulary
-    summed from its lines in fct_order_lines, and the order fee from the header.
+    The orders of this build's fact scope (int_fact_candidates: every retained order on a
+    full build), shaped as fct_orders: keys, flags, dates, the revenue vocabulary summed
+    from its lines in fct_order_lines, and the order fee from the header.
 
     is_first_order marks each customer's first order that is not cancelled (ties by
-    order id), so new customers can be counted by day without the customer dimension.
+    order id), so new customers can be counted by day without the customer dimension; it
+    comes from int_fact_candidates, which looks at every order of the scope's customers.
 -#}
 with
 
 orders as (
 
     select * from {{ ref('stg_norce__orders') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
 customers as (
 
     select * from {{ ref('int_order_customers') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
@@ -35,20 +39,16 @@ lines as (
         {%- endfor %}
         true as has_lines
     from {{ ref('fct_order_lines') }}
+    where {{ in_fact_scope('order_id') }}
     group by order_id
 
 ),
 
 first_orders as (
 
-    select orders.order_id
-    from orders
-    inner join customers
-        on orders.order_id = customers.order_id
-    where not orders.is_cancelled
-    qualify row_number() over (
-        partition by customers.customer_key order by orders.ordered_at, orders.order_id
-    ) = 1
+    -- worked out over every order of the scope's customers (int_fact_candidates)
+    select order_id from {{ ref('int_fact_candidates') }}
+    where is_first_order
 
 ),
 

@@ -4,12 +4,25 @@
     (a return) returned_* amounts as positive numbers, in the document currency and in the
     reporting currency at the document's own rate (CurrencyRate). Dated by invoice_date.
     Net amounts are the sum of the document's lines (SalesBalance when it has none).
+
+    Incremental, replaced per order: a build replaces the documents of the orders of
+    int_fact_candidates (see macros/incremental.sql).
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ replace_fact_scope() }}"],
+    )
+}}
+
 with
 
 documents as (
 
     select * from {{ ref('int_invoice_documents') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 
@@ -23,6 +36,7 @@ lines as (
         {{ money('sum(line_amount)') }} as net_amount,
         {{ money('sum(' ~ convert('line_amount', 'fx_rate') ~ ')') }} as net_amount_rc
     from {{ ref('int_invoice_lines') }}
+    where {{ in_fact_scope('order_id') }}
     group by invoice_id
 
 ),
@@ -30,6 +44,7 @@ lines as (
 customers as (
 
     select * from {{ ref('int_order_customers') }}
+    where {{ in_fact_scope('order_id') }}
 
 ),
 

@@ -4,33 +4,20 @@
     revenue measure and its value in cancelled_order_value. Names and attributes come from
     the dimensions (dim_applications, dim_countries, dim_payment_methods, ...).
 
-    Incremental: every build re-derives the orders (int_orders_enriched) and rewrites the
-    ones that are new or changed (macro changed_keys_filter). The post-hook removes orders
-    that no longer exist in staging -- forgotten (purged by the loader), erased, or deleted
-    at the source -- so they disappear from every mart built on this table.
+    Incremental: a build replaces the orders of int_fact_candidates -- the ones that may
+    have changed since the last build, every order on a first or full build -- with what
+    they derive to now (int_orders_enriched); an order that no longer exists in staging
+    (forgotten, erased, deleted at the source) is removed with nothing in its place, so it
+    disappears from every mart built on this table. See macros/incremental.sql.
 -#}
 {{
     config(
         materialized='incremental',
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         on_schema_change='append_new_columns',
-        post_hook=[
-            "delete from {{ this }} as fact
-             where not exists (
-                 select 1 from {{ ref('stg_norce__orders') }} as staged
-                 where staged.order_id = fact.order_id
-             )"
-        ],
+        pre_hook=["{{ replace_fact_scope() }}"],
     )
 }}
--- depends_on: {{ ref('stg_norce__orders') }}
+-- depends_on: {{ ref('int_fact_candidates') }}
 
-with fresh as materialized (
-
-    select * from {{ ref('int_orders_enriched') }}
-
-)
-
-select * from fresh
-{{ changed_keys_filter(ref('int_orders_enriched'), 'order_id') }}
+select * from {{ ref('int_orders_enriched') }}
