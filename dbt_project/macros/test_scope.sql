@@ -1,12 +1,17 @@
 {#-
     Data tests that cost what the change costs.
 
-    A data test on a large table may say `where: "_extracted_at >= __test_scope_since__"`:
-    the placeholder becomes the bound the pipeline wrote into meta.dbt_test_scope before
-    this build (flows/test_scope.py): the start of the last successful build, so a
-    scheduled run tests the rows loaded since; a full refresh, the first build, the daily
+    A model whose rows carry the time they were loaded says so in its yml:
+        config:
+          meta:
+            test_scope: _extracted_at
+    and its data tests then check only the rows loaded since the bound the pipeline wrote
+    into meta.dbt_test_scope before this build (flows/test_scope.py: the start of the last
+    successful build). Key checks (unique, unique_combination_of_columns) stay whole: a
+    duplicate needs the old rows to be seen. A full refresh, the first build, the periodic
     whole-table pass (NORCE_FULL_TESTS_EVERY_H) and any `dbt build` run by hand find no
-    bound and test every row. Singular tests use test_scope_since() the same way.
+    bound and test every row. A test's own `where` can use the bound too
+    (`__test_scope_since__`), and singular tests call test_scope_since().
 -#}
 
 {% macro test_scope_since() -%}
@@ -15,14 +20,33 @@
 
 
 {% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
-        {%- set where = where | replace('__test_scope_since__', test_scope_since()) -%}
+        {%- do conditions.append('(' ~ (where | replace('__test_scope_since__', test_scope_since())) ~ ')') -%}
+    {%- endif -%}
+    {%- set column = _test_scope_column() -%}
+    {%- if column -%}
+        {%- do conditions.append(column ~ ' >= ' ~ test_scope_since()) -%}
+    {%- endif -%}
+    {%- if conditions -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ where }}) dbt_subquery
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro _test_scope_column() -%}
+    {#- The tested model's meta.test_scope column, unless this test checks keys. -#}
+    {%- set test_name = (model.get('test_metadata') or {}).get('name', '') -%}
+    {%- set attached = model.get('attached_node') -%}
+    {%- if not execute or not attached or test_name in ('unique', 'unique_combination_of_columns') -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set node = graph.nodes.get(attached) -%}
+    {%- do return(node and node.config.meta.get('test_scope')) -%}
 {%- endmacro %}
