@@ -2,7 +2,7 @@
 
 Shared by the flow's dbt task and ``norce-wh erase``; both build the working database with
 the reporting currency from the settings. What the build tests is decided per run
-(:mod:`flows.test_scope`): the rows loaded since the last build, or every row on a full
+(:mod:`flows.scoped_tests`): the rows loaded since the last build, or every row on a full
 refresh, the first build and once every ``NORCE_FULL_TESTS_EVERY_H`` hours; dbt's unit
 tests (fixtures, not data) run on ``--full-refresh`` only -- CI runs them on every change.
 """
@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flows.dbt_runner import DbtRunResult, artifacts_dir, run_dbt
-from flows.test_scope import DEFAULT_FULL_TESTS_EVERY_H, plan_tests, record_build
+from flows.scoped_tests import DEFAULT_FULL_TESTS_EVERY_H, plan_tests, record_build
 
 __all__ = ["DBT_THREADS", "build_marts"]
 

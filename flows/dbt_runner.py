@@ -94,7 +94,7 @@ class DbtRunResult:
     """dbt's ``logs/`` for this run (``dbt.log``)."""
     tests: str | None = None
     """Which rows the data tests covered, when the pipeline scoped them (see
-    :mod:`flows.test_scope`), e.g. ``every row (--full-refresh; unit tests too)``."""
+    :mod:`flows.scoped_tests`), e.g. ``every row (--full-refresh; unit tests too)``."""
 
     @property
     def command(self) -> str:

@@ -37,7 +37,7 @@ from flows.publish import publish as publish_file
 from flows.publish_lock import hold_published
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
-from flows.test_scope import DEFAULT_FULL_TESTS_EVERY_H
+from flows.scoped_tests import DEFAULT_FULL_TESTS_EVERY_H
 
 __all__ = ["build_dbt", "norce_elt", "publish_warehouse", "report_artifacts"]
 

@@ -6,7 +6,7 @@
           meta:
             test_scope: _extracted_at
     and its data tests then check only the rows loaded since the bound the pipeline wrote
-    into meta.dbt_test_scope before this build (flows/test_scope.py: the start of the last
+    into meta.dbt_test_scope before this build (flows/scoped_tests.py: the start of the last
     successful build). Key checks (unique, unique_combination_of_columns) stay whole: a
     duplicate needs the old rows to be seen. A full refresh, the first build, the periodic
     whole-table pass (NORCE_FULL_TESTS_EVERY_H) and any `dbt build` run by hand find no
