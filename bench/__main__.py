@@ -4,7 +4,9 @@ The full run (``make bench``) writes ``latest.md`` and ``latest.json``; ``--quic
 0.05, one scale for the series) writes ``quick.md``/``quick.json`` so a smoke run never
 replaces the committed figures. ``--out`` picks another directory. ``--cycle-only``
 measures only the 15-minute cycle (:mod:`bench.cycle`) at the configured scales (with
-``--quick``: the smoke scale) and writes ``cycle.md``/``cycle.json``. ``--render FILE.json``
+``--quick``: the smoke scale) and writes ``cycle.md``/``cycle.json``. ``--cycle-scales
+1,5`` picks the cycle's scales and ``--keep-full DIR`` keeps each scale's full run for the
+next bench of the same code (:func:`bench.cycle.code_digest`). ``--render FILE.json``
 rewrites the Markdown next to an existing JSON result without measuring anything.
 """
 
@@ -29,6 +31,16 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"comma list of scales, e.g. 1,5; got {text!r}") from None
+    if not scales or min(scales) <= 0:
+        raise argparse.ArgumentTypeError(f"scales must be positive, got {text!r}")
+    return scales
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke size: scale 0.05")
@@ -38,6 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cycle-only", action="store_true", help="measure only the 15-minute cycle"
+    )
+    parser.add_argument(
+        "--cycle-scales",
+        type=_scales,
+        metavar="S,S",
+        help="scales of the cycle, e.g. 1,5 (default: 1,5,20; with --quick: the smoke scale)",
+    )
+    parser.add_argument(
+        "--keep-full",
+        type=Path,
+        metavar="DIR",
+        help="keep each scale's full run in DIR and reuse it while the code is unchanged",
     )
     parser.add_argument(
         "--render", type=Path, metavar="JSON", help="only re-render the Markdown of a result"
@@ -54,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     base = QUICK if args.quick else BenchConfig()
     cfg = BenchConfig(**{**base.__dict__, "concurrency": args.concurrency})
+    keep = None if args.keep_full is None else str(args.keep_full.resolve())
+    cfg = BenchConfig(**{**cfg.__dict__, "cycle_keep": keep})
+    if args.cycle_scales is not None:
+        cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": args.cycle_scales})
     if args.cycle_only:
-        if args.quick:
+        if args.quick and args.cycle_scales is None:
             cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": cfg.scales})
         json_path, md_path = write_cycles(run_cycles(cfg), args.out, "cycle")
         print(md_path.read_text())

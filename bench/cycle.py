@@ -2,7 +2,8 @@
 
 Per scale, one simulator process: a full ``norce-wh run`` equivalent (extract of the whole
 catalog, ``dbt build``, publish, report and pages) builds the warehouse once; its directory
-is kept as a snapshot. Then the simulator's clock moves on and k orders change
+is kept as a snapshot (and, with ``--keep-full DIR``, for later benches of the same code).
+Then the simulator's clock moves on and k orders change
 (``/_sim/clock/advance``, ``/_sim/orders/update``), and one cycle runs on a copy of the
 snapshot, timed in its parts. The same copy-of-the-snapshot serves the publish comparison
 (:mod:`bench.publish_cost`), so the full load is paid once per scale.
@@ -15,6 +16,8 @@ runner, :func:`flows.build.build_marts`, :func:`flows.publish.publish`,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -72,6 +75,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         _close_part("extract_s", parts, cpu)
         with _part("dbt_s", parts, cpu):
             dbt = build_marts(work_db, full_refresh=full)
+        dbt_span = _node_span_s(dbt.target_path / "run_results.json")
         if not dbt.success:
             raise RuntimeError(f"dbt build failed: {dbt.error or dbt.summary()}")
         with _part("publish_s", parts, cpu):
@@ -86,7 +90,12 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "cpu_parts": {k: round(v, 3) for k, v in cpu.items()},
         "rows": summary.total("rows"),
         "requests": summary.total("requests"),
-        "dbt": _dbt_figures(dbt.nodes),
+        "dbt": {
+            **_dbt_figures(dbt.nodes),
+            "tests": dbt.tests,
+            "nodes_span_s": dbt_span,
+            "outside_nodes_s": round(parts["dbt_s"] - dbt_span, 3),
+        },
         "published_mib": round(published.bytes / 2**20, 1),
         **meter.figures(),
     }
@@ -109,8 +118,26 @@ def _close_part(name: str, wall: dict[str, float], cpu: dict[str, float]) -> Non
         cpu[name] += cpu_seconds()
 
 
+def _node_span_s(run_results: Path) -> float:
+    """Seconds from the first node's start to the last node's end (dbt's run_results.json).
+
+    The rest of the dbt part is dbt's fixed cost: import, parse, hooks, artifacts.
+    """
+    from datetime import datetime
+
+    data = json.loads(run_results.read_text())
+    stamps = [
+        datetime.fromisoformat(t[key].replace("Z", "+00:00"))
+        for r in data.get("results", [])
+        for t in r.get("timing", [])
+        for key in ("started_at", "completed_at")
+        if t.get(key)
+    ]
+    return round((max(stamps) - min(stamps)).total_seconds(), 3) if stamps else 0.0
+
+
 def _dbt_figures(nodes: Any) -> dict[str, Any]:
-    """Seconds by resource type and the slowest nodes."""
+    """Seconds by resource type, every node's seconds and the slowest nodes."""
     by_type: dict[str, float] = {}
     for node in nodes:
         by_type[node.resource_type] = by_type.get(node.resource_type, 0.0) + node.execution_time
@@ -121,6 +148,7 @@ def _dbt_figures(nodes: Any) -> dict[str, Any]:
         "models_s": {
             n.name: round(n.execution_time, 3) for n in nodes if n.resource_type == "model"
         },
+        "nodes_s": {n.unique_id: round(n.execution_time, 3) for n in nodes},
         "slowest": [
             {"node": n.unique_id, "type": n.resource_type, "s": round(n.execution_time, 3)}
             for n in slowest[:TOP_NODES]
@@ -129,19 +157,30 @@ def _dbt_figures(nodes: Any) -> dict[str, Any]:
 
 
 def measure(
-    scale: float, concurrency: int, workdir: Path, k: int, seed: int = 42
+    scale: float,
+    concurrency: int,
+    workdir: Path,
+    k: int,
+    seed: int = 42,
+    keep: Path | None = None,
 ) -> dict[str, Any]:
     """The full run, then one cycle with ``k`` changed orders, at ``scale``.
 
+    Args:
+        keep: Directory that keeps each scale's full run (warehouse and figures) for later
+            benches of the same code (see :func:`code_digest`): the full run at scale 20
+            takes most of an hour on the 2-core machine and is the same every time.
+
     Returns:
-        ``scale``, ``orders``, ``rows``, ``full`` (the first run), ``cycle`` (the timed
-        cycle, with ``k`` and ``changed``) and ``publish_costs``.
+        ``scale``, ``orders``, ``rows``, ``full`` (the first run; ``reused`` when it came
+        from ``keep``), ``cycle`` (the timed cycle, with ``k`` and ``changed``) and
+        ``publish_costs``.
     """
     from bench import publish_cost
 
     base = workdir / f"cycle-{scale:g}"
-    snapshot = base / "snapshot"
     live = base / "live"
+    kept = None if keep is None else keep / f"scale-{scale:g}-seed-{seed}-{code_digest()}"
     with SimulatorProcess(scale, seed) as sim:
         orders = sim.rows("Orders.Order")
         rows = sim.rows(*ORDER_TYPES)
@@ -150,12 +189,21 @@ def measure(
             "warehouse": str(live / "norce.duckdb"),
             "concurrency": concurrency,
         }
-        full = observe(sim, "cycle", {**params, "full_refresh": True}, timeout_s=FULL_RUN_TIMEOUT_S)
-        shutil.copytree(live, snapshot)
+        if kept is not None and (kept / "full.json").is_file():
+            full = {**json.loads((kept / "full.json").read_text()), "reused": True}
+            shutil.copytree(kept / "warehouse", live)
+        else:
+            full = observe(
+                sim, "cycle", {**params, "full_refresh": True}, timeout_s=FULL_RUN_TIMEOUT_S
+            )
+            kept = kept or base / "kept"
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(live, kept / "warehouse")
+            (kept / "full.json").write_text(json.dumps(full))  # last: marks it complete
         sim.admin("clock/advance", {"seconds": CLOCK_STEP_S})
         changed = len(sim.admin("orders/update", {"count": k})["ids"]) if k else 0
         cycle = observe(sim, "cycle", params)
-    costs = publish_cost.measure(snapshot, base / "publish")
+    costs = publish_cost.measure(kept / "warehouse", base / "publish")
     shutil.rmtree(base, ignore_errors=True)
     return {
         "scale": scale,
@@ -165,3 +213,24 @@ def measure(
         "cycle": {**cycle, "k": k, "changed": changed},
         "publish_costs": costs,
     }
+
+
+CODE_DIRS = ("extract", "simulator", "flows", "dbt_project")
+"""What a kept full run depends on: the loader, the simulator's data, the flow, the dbt project."""
+
+
+def code_digest() -> str:
+    """A short hash of the source files under :data:`CODE_DIRS` (not dbt's target/, logs/)."""
+    repo = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for top in CODE_DIRS:
+        for path in sorted((repo / top).rglob("*")):
+            rel = path.relative_to(repo)
+            skip = {"target", "logs", "__pycache__"} & set(rel.parts)
+            if (
+                path.is_file()
+                and not skip
+                and path.suffix in (".py", ".sql", ".yml", ".csv", ".json", ".md")
+            ):
+                digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.cycle import TOP_NODES
 from bench.sections import table
 
 CYCLE_S = 60.0
@@ -38,7 +39,7 @@ def section(results: dict[str, Any]) -> list[str]:
             [
                 f"{c['scale']:g}",
                 f"{c['orders']:,}",
-                _f(full["wall_s"]),
+                _f(full["wall_s"]) + (" (kept)" if full.get("reused") else ""),
                 f"{cy['changed']:,}",
                 _f(cy["wall_s"], 2),
                 *(_part(cy, p) for p in PARTS),
@@ -58,36 +59,83 @@ def section(results: dict[str, Any]) -> list[str]:
         "report pages. Parts in wall seconds, with the CPU seconds of the run's process "
         "(dbt included) in brackets where measured; peak RSS is the run's process.",
         "",
+        *_dbt_parts(cycles),
         *_nodes(cycles),
         *_publish(cycles),
     ]
     return lines
 
 
-def _nodes(cycles: list[dict[str, Any]]) -> list[str]:
-    """The dbt nodes of the cycle, slowest at the largest scale, with every scale's time."""
-    largest = max(cycles, key=lambda c: c["scale"])
-    names = [n["node"] for n in largest["cycle"]["dbt"]["slowest"]]
-    by_scale = {
-        c["scale"]: {n["node"]: n["s"] for n in c["cycle"]["dbt"]["slowest"]} for c in cycles
-    }
-    rows = [
-        [f"`{name.split('.', 2)[-1]}`", *(_f(by_scale[c["scale"]].get(name), 2) for c in cycles)]
-        for name in names
+DBT_TYPES = ("model", "test", "snapshot", "seed", "unit_test")
+
+
+def _dbt_parts(cycles: list[dict[str, Any]]) -> list[str]:
+    """The cycle's dbt part split: dbt's fixed cost, then node seconds by resource type."""
+    rows = []
+    for c in cycles:
+        dbt = c["cycle"]["dbt"]
+        if "outside_nodes_s" not in dbt:
+            continue
+        by_type = dbt["by_type_s"]
+        rows.append(
+            [
+                f"{c['scale']:g}",
+                _f(c["cycle"]["parts"]["dbt_s"], 2),
+                _f(dbt["outside_nodes_s"], 2),
+                _f(dbt["nodes_span_s"], 2),
+                *(_f(by_type.get(t, 0.0), 2) for t in DBT_TYPES),
+                str(dbt.get("tests") or ""),
+            ]
+        )
+    if not rows:
+        return []
+    header = ["scale", "dbt s", "outside nodes s", "nodes span s", *DBT_TYPES, "data tests"]
+    return [
+        "The cycle's `dbt build`: wall seconds outside the nodes (import, parse, hooks, "
+        "artifacts) and from the first node's start to the last one's end; then node seconds "
+        "by resource type, summed over dbt's threads (so they add up to more than the span):",
+        "",
+        *table(header, rows),
     ]
+
+
+def _nodes(cycles: list[dict[str, Any]]) -> list[str]:
+    """The dbt nodes of the cycle, slowest at the largest scale, with every scale's time and
+    the largest/smallest ratio: what grows with the table."""
+    largest, smallest = max(cycles, key=lambda c: c["scale"]), min(cycles, key=lambda c: c["scale"])
+    by_scale = {c["scale"]: _node_seconds(c) for c in cycles}
+    top = by_scale[largest["scale"]]
+    names = sorted(top, key=lambda n: top[n], reverse=True)[:TOP_NODES]
+    several = len(cycles) > 1
+    rows = []
+    for name in names:
+        cells = [_f(by_scale[c["scale"]].get(name), 2) for c in cycles]
+        low = by_scale[smallest["scale"]].get(name)
+        ratio = f"{top[name] / low:.1f}" if several and low else ""
+        rows.append([f"`{name.split('.', 2)[-1]}`", *cells, *([ratio] if several else [])])
     totals = [
         ", ".join(f"{k} {v:.1f} s" for k, v in c["cycle"]["dbt"]["by_type_s"].items())
         for c in cycles
     ]
     header = ["dbt node (cycle)", *(f"scale {c['scale']:g} s" for c in cycles)]
+    if several:
+        header.append(f"x (scale {largest['scale']:g} / {smallest['scale']:g})")
     return [
-        f"Slowest dbt nodes of the cycle at scale {largest['scale']:g} (blank: not among the "
-        "slowest at that scale):",
+        f"Slowest dbt nodes of the cycle at scale {largest['scale']:g} (blank: not measured "
+        "at that scale):",
         "",
         *table(header, rows),
         *(f"- scale {c['scale']:g}: {t}" for c, t in zip(cycles, totals, strict=True)),
         "",
     ]
+
+
+def _node_seconds(cycle: dict[str, Any]) -> dict[str, float]:
+    """Every node's seconds in a cycle (only the slowest in results before issue 15)."""
+    dbt = cycle["cycle"]["dbt"]
+    if "nodes_s" in dbt:
+        return dict(dbt["nodes_s"])
+    return {n["node"]: n["s"] for n in dbt["slowest"]}
 
 
 def _publish(cycles: list[dict[str, Any]]) -> list[str]:

@@ -49,6 +49,10 @@ class BenchConfig:
         concurrency: requests in flight for every contender.
         ks: orders changed before each incremental run (0 measures the constant).
         seed: simulator data seed.
+        cycle_k: orders changed before the timed cycle.
+        cycle_scales: scales of the cycle (``None``: those of the series).
+        cycle_keep: directory keeping each scale's full run for later benches of the
+            same code (``--keep-full``).
         quick: the smoke-test size (reported as such).
     """
 
@@ -60,6 +64,7 @@ class BenchConfig:
     seed: int = 42
     cycle_k: int = 1000
     cycle_scales: tuple[float, ...] | None = None
+    cycle_keep: str | None = None
     quick: bool = False
 
 
@@ -182,8 +187,10 @@ def _dlt_default(cfg: BenchConfig, workdir: Path) -> dict[str, Any]:
 
 def _cycles(cfg: BenchConfig, workdir: Path) -> list[dict[str, Any]]:
     scales = cfg.scales if cfg.cycle_scales is None else cfg.cycle_scales
+    keep = None if cfg.cycle_keep is None else Path(cfg.cycle_keep)
     return [
-        cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed) for scale in scales
+        cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed, keep)
+        for scale in scales
     ]
 
 

@@ -92,6 +92,9 @@ class DbtRunResult:
     """dbt's ``target/`` for this run (manifest, run results, compiled SQL, docs)."""
     log_path: Path
     """dbt's ``logs/`` for this run (``dbt.log``)."""
+    tests: str | None = None
+    """Which rows the data tests covered, when the pipeline scoped them (see
+    :mod:`flows.scoped_tests`), e.g. ``every row (--full-refresh; unit tests too)``."""
 
     @property
     def command(self) -> str:

@@ -90,7 +90,9 @@ def erase_customer(
         dbt_result = None
         if run_dbt:
             dbt_result = build_marts(
-                work_db, reporting_currency=settings.extract.reporting_currency
+                work_db,
+                reporting_currency=settings.extract.reporting_currency,
+                full_tests_every_h=settings.warehouse.full_tests_every_h,
             )
             _require_marts_built(dbt_result)
         published = (

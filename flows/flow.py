@@ -37,6 +37,7 @@ from flows.publish import publish as publish_file
 from flows.publish_lock import hold_published
 from flows.render import render_markdown, table_artifact_rows
 from flows.report import RunReport, build_report
+from flows.scoped_tests import DEFAULT_FULL_TESTS_EVERY_H
 
 __all__ = ["build_dbt", "norce_elt", "publish_warehouse", "report_artifacts"]
 
@@ -45,7 +46,10 @@ log = logging.getLogger(__name__)
 
 @task(name="dbt-build", retries=0, cache_policy=NO_CACHE, persist_result=False)
 def build_dbt(
-    work_database: Path, full_refresh: bool, reporting_currency: str | None
+    work_database: Path,
+    full_refresh: bool,
+    reporting_currency: str | None,
+    full_tests_every_h: float = DEFAULT_FULL_TESTS_EVERY_H,
 ) -> DbtRunResult:
     """Run ``dbt build`` on the working database, one log line per node (not retried).
 
@@ -54,7 +58,10 @@ def build_dbt(
         nodes failed before it fails.
     """
     return build_marts(
-        work_database, full_refresh=full_refresh, reporting_currency=reporting_currency
+        work_database,
+        full_refresh=full_refresh,
+        reporting_currency=reporting_currency,
+        full_tests_every_h=full_tests_every_h,
     )
 
 
@@ -219,7 +226,12 @@ def _build_and_publish(
     elif not run_dbt:
         skipped = "not requested"
     else:
-        dbt_result = build_dbt(work_db, full_refresh, settings.extract.reporting_currency)
+        dbt_result = build_dbt(
+            work_db,
+            full_refresh,
+            settings.extract.reporting_currency,
+            settings.warehouse.full_tests_every_h,
+        )
     published: PublishResult | None = None
     if publish and summary.status != "failed" and (dbt_result is None or dbt_result.success):
         published = publish_warehouse(

@@ -193,6 +193,8 @@ def _dbt(r: RunReport, detail: bool) -> Section | None:
         )
     tally = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     notes = [f"nodes: {tally or 'none'}"]
+    if r.dbt.tests:
+        notes.append(f"data tests: {r.dbt.tests}")
     if r.dbt.error:
         notes.append(f"error: dbt could not run: {r.dbt.error}")
     notes.append(f"dbt log: {r.dbt.log_path / 'dbt.log'}")

@@ -21,14 +21,22 @@
     )
 }}
 -- depends_on: {{ ref('int_customer_keys') }}
-select
-    customer_key,
-    customer_id,
-    is_registered,
-    first_application_id,
-    customer_segment
-from {{ ref('dim_customers') }}
-{% if var('as_of_date') %}
-where false
-{% endif %}
+with customers as (
+
+    select
+        customer_key,
+        customer_id,
+        is_registered,
+        first_application_id,
+        customer_segment
+    from {{ ref('dim_customers') }}
+    {% if var('as_of_date') %}
+    where false
+    {% endif %}
+
+)
+
+-- Only customers that are new or changed (macros/snapshot_changes.sql): the same history,
+-- at the cost of the change.
+{{ snapshot_changed_rows('customers') }}
 {% endsnapshot %}

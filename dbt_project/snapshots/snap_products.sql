@@ -15,18 +15,25 @@
         ],
     )
 }}
-select
-    part_no,
-    product_id,
-    product_name,
-    manufacturer_id,
-    manufacturer_name,
-    primary_category_id,
-    primary_category_name,
-    sku_status_id,
-    sku_status_name,
-    is_product_active,
-    is_published,
-    is_blocked
-from {{ ref('int_products_enriched') }}
+with products as (
+
+    select
+        part_no,
+        product_id,
+        product_name,
+        manufacturer_id,
+        manufacturer_name,
+        primary_category_id,
+        primary_category_name,
+        sku_status_id,
+        sku_status_name,
+        is_product_active,
+        is_published,
+        is_blocked
+    from {{ ref('int_products_enriched') }}
+
+)
+
+-- Only SKUs that are new or changed (macros/snapshot_changes.sql).
+{{ snapshot_changed_rows('products') }}
 {% endsnapshot %}

@@ -226,6 +226,13 @@ class WarehouseSettings:
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
         "stays flat as tables grow",
     )
+    full_tests_every_h: float = setting(
+        24.0,
+        parse=parse_float,
+        env="NORCE_FULL_TESTS_EVERY_H",
+        help="hours between runs whose dbt data tests check every row; the runs between test "
+        "the rows loaded since the last build. `0`: every row on every run",
+    )
     file_mode: int = setting(
         DEFAULT_FILE_MODE,
         parse=parse_mode,

@@ -91,3 +91,24 @@ def test_one_scale_cannot_judge_growth_and_no_cycle_writes_nothing() -> None:
     assert verdict == {"cycle": True, "cycle_growth": None}
     assert section(_results()) == []
     assert targets(_results()) == []
+
+
+def test_the_dbt_part_is_split_and_each_node_says_how_it_grew() -> None:
+    small = _cycle(1, 60_000, 30.0, _parts(5, 20, 1))
+    large = _cycle(5, 300_000, 60.0, _parts(6, 45, 2))
+    for run, fact_s in ((small, 2.0), (large, 9.0)):
+        run["cycle"]["dbt"].update(
+            {
+                "nodes_s": {MODEL + "fct_orders": fact_s, MODEL + "dim_date": 0.3},
+                "by_type_s": {"model": 10.0, "test": 6.0, "snapshot": 1.0},
+                "outside_nodes_s": 4.5,
+                "nodes_span_s": 12.0,
+                "tests": "rows loaded since 2026-12-03 21:40:00 UTC (every row again from ...)",
+            }
+        )
+    text = "\n".join(section(_results(small, large)))
+    assert (
+        "| 5 | 45.00 | 4.50 | 12.00 | 10.00 | 6.00 | 1.00 | 0.00 | 0.00 | rows loaded since" in text
+    )
+    assert "| `fct_orders` | 2.00 | 9.00 | 4.5 |" in text
+    assert "| `dim_date` | 0.30 | 0.30 | 1.0 |" in text

@@ -28,6 +28,8 @@ import pytest
 
 from extract import erase
 from extract.settings import Settings, load_settings
+from flows import scoped_tests
+from flows.build import build_marts
 from flows.dbt_runner import DbtRunResult, dbt_build, run_dbt
 from flows.deploy import CADENCES
 from simulator.control import Simulator
@@ -623,6 +625,53 @@ def test_missing_work_database_is_an_error_not_an_empty_build(tmp_path: Path) ->
     assert result.error is not None and "does not exist" in result.error
     assert "run an extract first" in result.error
     assert not missing.exists()
+
+
+def test_a_scheduled_build_tests_the_rows_loaded_since_the_last_build(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    # A scheduled build (build_marts) after a whole-table pass: a bad row loaded
+    # since then fails it; a bad row loaded before waits for the next whole-table pass,
+    # which NORCE_FULL_TESTS_EVERY_H=0 asks for at once. dbt's unit tests stay out of both.
+    database = copy_of(pipeline, tmp_path)
+    con = duckdb.connect(str(database))
+    try:
+        for statement in scoped_tests._DDL:
+            con.execute(statement)
+        # the whole-table pass ran after the pipeline's extract; one order is loaded later
+        con.execute("insert into meta.dbt_builds values (now(), now(), 'full', null, false, true)")
+        old, new = con.execute('select "Id" from raw.orders order by "Id" limit 2').fetchall()
+        con.execute('update raw.orders set "StatusId" = 99 where "Id" = ?', [old[0]])
+        con.execute(
+            'update raw.orders set "CurrencyId" = null, _extracted_at = now() + interval 1 minute '
+            'where "Id" = ?',
+            [new[0]],
+        )
+    finally:
+        con.close()
+
+    scoped = build_marts(database)
+    assert scoped.tests is not None and scoped.tests.startswith("rows loaded since"), scoped.tests
+    failed = {n.unique_id.split(".")[2] for n in scoped.failed_nodes}
+    assert "not_null_stg_norce__orders_currency_id" in failed, failed
+    assert not any(
+        name.startswith("accepted_values_stg_norce__orders_status_id") for name in failed
+    )
+    assert not [n for n in scoped.nodes if n.resource_type == "unit_test"]
+
+    whole = build_marts(database, full_tests_every_h=0)
+    assert whole.tests is not None and whole.tests.startswith("every row"), whole.tests
+    failed = {n.unique_id.split(".")[2] for n in whole.failed_nodes}
+    assert "not_null_stg_norce__orders_currency_id" in failed, failed
+    assert any(name.startswith("accepted_values_stg_norce__orders_status_id") for name in failed)
+    assert not [n for n in whole.nodes if n.resource_type == "unit_test"]
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        kinds = con.execute("select tests, success from meta.dbt_builds order by started_at")
+        assert kinds.fetchall() == [("full", True), ("changed", False), ("full", False)]
+        assert con.execute("select count(*) from meta.dbt_test_scope").fetchone() == (0,)
+    finally:
+        con.close()
 
 
 # ----------------------------------------------------------------------------- after changes

@@ -6,13 +6,19 @@
 
 with
 
+tested as (
+
+    select * from {{ model }}
+
+),
+
 checked as (
 
     select
         rows.{{ column_name }} as vat_rate,
         rows.{{ date_column }} as checked_date,
         countries.country_code
-    from {{ model }} as rows
+    from tested as rows
     inner join {{ ref('stg_norce__countries') }} as countries
         on rows.{{ country_column }} = countries.country_id
     where rows.{{ column_name }} is not null

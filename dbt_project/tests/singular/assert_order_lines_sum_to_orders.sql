@@ -1,12 +1,24 @@
 -- Money identity: every additive measure of each order in fct_orders equals the sum of
 -- its lines in fct_order_lines (exact decimals), and no order or line is orphaned.
--- Returns one row per order that disagrees.
+-- Returns one row per order that disagrees. Checks the orders whose order or lines were
+-- loaded since the last build (every order on a whole-table pass, see test_scope.sql).
 
 with
+
+scoped as (
+
+    select order_id from {{ ref('fct_orders') }}
+    where _extracted_at >= {{ test_scope_since() }}
+    union
+    select order_id from {{ ref('fct_order_lines') }}
+    where _extracted_at >= {{ test_scope_since() }}
+
+),
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
+    where order_id in (select order_id from scoped)
 
 ),
 
@@ -19,6 +31,7 @@ line_totals as (
         sum({{ measure }}) as {{ measure }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('fct_order_lines') }}
+    where order_id in (select order_id from scoped)
     group by order_id
 
 )

@@ -6,6 +6,5 @@
 select
     upper(trim('{{ var("reporting_currency") or "" }}')) as reporting_currency_setting,
     'not a Core/Currencies code (set NORCE_REPORTING_CURRENCY to one, or leave it empty for the client''s primary currency)' as issue
-from {{ ref('stg_norce__orders') }}
-having count(*) > 0
+where exists (select 1 from {{ ref('stg_norce__orders') }})
     and not exists (select 1 from {{ ref('int_reporting_currency') }})

@@ -1,0 +1,52 @@
+{#-
+    Data tests that cost what the change costs.
+
+    A model whose rows carry the time they were loaded says so in its yml:
+        config:
+          meta:
+            test_scope: _extracted_at
+    and its data tests then check only the rows loaded since the bound the pipeline wrote
+    into meta.dbt_test_scope before this build (flows/scoped_tests.py: the start of the last
+    successful build). Key checks (unique, unique_combination_of_columns) stay whole: a
+    duplicate needs the old rows to be seen. A full refresh, the first build, the periodic
+    whole-table pass (NORCE_FULL_TESTS_EVERY_H) and any `dbt build` run by hand find no
+    bound and test every row. A test's own `where` can use the bound too
+    (`__test_scope_since__`), and singular tests call test_scope_since().
+-#}
+
+{% macro test_scope_since() -%}
+    (select coalesce(max(since), '-infinity'::timestamptz) from meta.dbt_test_scope)
+{%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ (where | replace('__test_scope_since__', test_scope_since())) ~ ')') -%}
+    {%- endif -%}
+    {%- set column = _test_scope_column() -%}
+    {%- if column -%}
+        {%- do conditions.append(column ~ ' >= ' ~ test_scope_since()) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro _test_scope_column() -%}
+    {#- The tested model's meta.test_scope column, unless this test checks keys. -#}
+    {%- set test_name = (model.get('test_metadata') or {}).get('name', '') -%}
+    {%- set attached = model.get('attached_node') -%}
+    {%- if not execute or not attached or test_name in ('unique', 'unique_combination_of_columns') -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- set node = graph.nodes.get(attached) -%}
+    {%- do return(node and node.config.meta.get('test_scope')) -%}
+{%- endmacro %}
