@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         help="scales of the cycle, e.g. 1,5 (default: 1,5,20; with --quick: the smoke scale)",
     )
     parser.add_argument(
+        "--no-cycle",
+        action="store_true",
+        help="leave the 15-minute cycle out of a full run (measure it with --cycle-only)",
+    )
+    parser.add_argument(
         "--keep-full",
         type=Path,
         metavar="DIR",
@@ -82,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = BenchConfig(**{**cfg.__dict__, "cycle_keep": keep})
     if args.cycle_scales is not None:
         cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": args.cycle_scales})
+    if args.no_cycle:
+        cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": ()})
     if args.cycle_only:
         if args.quick and args.cycle_scales is None:
             cfg = BenchConfig(**{**cfg.__dict__, "cycle_scales": cfg.scales})
