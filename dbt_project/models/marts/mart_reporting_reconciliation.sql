@@ -13,7 +13,9 @@
     source's clock), the orders as of theirs. When Orders run every 15 minutes and Reporting
     nightly, a month with an order changed after the summary was read cannot agree yet: it
     says 'summary_older_than_orders' (is_within_tolerance NULL) until the next Reporting
-    extract, and only the comparable months are held to the tolerance.
+    extract, and only the comparable months are held to the tolerance. The summary's time
+    is the source's Date header, in whole seconds: an order changed in the same second as
+    the summary was read counts as newer (it may or may not be in the summary).
 -#}
 with
 
