@@ -163,6 +163,7 @@ CATALOG: tuple[EntitySpec, ...] = (
         children=(ChildSpec("Items", "invoice_items", key=("Id",), parent_key=("InvoiceId",)),),
         personal={"InvoiceName": NAME, "InvoiceAttention": NAME, "InvoiceCareOf": STREET},
         backfill_field="InvoiceDate",
+        key_ranges=2,
     ),
     EntitySpec(
         "Orders",
@@ -174,6 +175,7 @@ CATALOG: tuple[EntitySpec, ...] = (
         ),
         personal={"DeliveryName": NAME, **_DELIVERY_ADDRESS_PII},
         backfill_field="DeliveryDate",
+        key_ranges=2,
     ),
     # ---------------------------------------------------------------- Products
     EntitySpec(
