@@ -188,6 +188,14 @@ def _rss(results: dict[str, Any]) -> list[str]:
             f"{loader['peak_rss_mib']:,.0f}) at {capped['rows_per_s']:,} rows/s (default cap: "
             f"{loader['rows_per_s']:,})."
         )
+        capped_e2e = lv.get("ours_capped")
+        if capped_e2e:
+            lines.append(
+                f"- End to end, ours with DuckDB's cap at {lv['memory_limit']} peaked at "
+                f"{capped_e2e['peak_rss_mib']:,.0f} MiB at {capped_e2e['rows_per_s']:,} rows/s "
+                f"(defaults: {default['peak_rss_mib']:,.0f} MiB at {default['rows_per_s']:,} "
+                "rows/s)."
+            )
     if lv:
         main, big = results["loader"], lv["loader"]
         lines.append(

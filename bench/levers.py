@@ -1,8 +1,8 @@
 """Memory what-ifs: settings that move peak RSS, measured at a scale where memory has grown.
 
-At ``scale`` (one simulator process): ours with its defaults and with a smaller
-``batch_rows``; then the pages recorded once and replayed through the loader path with
-ours' default DuckDB buffer cap (``NORCE_DUCKDB_MEMORY_MB``, 256 MiB) and with a tighter
+At ``scale`` (one simulator process): ours with its defaults, with a smaller ``batch_rows``
+and with a tighter DuckDB buffer cap (``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded
+once and replayed through the loader path with ours' default cap (256 MiB) and the tighter
 one (``memory_limit``).
 """
 
@@ -19,8 +19,9 @@ from bench.simproc import SimulatorProcess
 
 BATCH_ROWS = 10_000
 """A fifth of the default ``batch_rows``."""
-DUCKDB_LIMIT = "128MiB"
+DUCKDB_LIMIT_MB = 128
 """Half the default cap of ``NORCE_DUCKDB_MEMORY_MB``."""
+DUCKDB_LIMIT = f"{DUCKDB_LIMIT_MB}MiB"
 
 
 def _rate(rows: int, wall_s: float) -> int:
@@ -31,9 +32,9 @@ def measure(scale: float, concurrency: int, workdir: Path, seed: int = 42) -> di
     """Run the four variants at ``scale``.
 
     Returns:
-        ``scale``, ``rows`` and per variant (``ours``, ``ours_small_batches``, ``loader``,
-        ``loader_capped``) its figures with ``rows_per_s``; ``batch_rows`` and
-        ``memory_limit`` name the settings tried.
+        ``scale``, ``rows`` and per variant (``ours``, ``ours_small_batches``,
+        ``ours_capped``, ``loader``, ``loader_capped``) its figures with ``rows_per_s``;
+        ``batch_rows`` and ``memory_limit`` name the settings tried.
     """
     out: dict[str, Any] = {"scale": scale, "batch_rows": BATCH_ROWS, "memory_limit": DUCKDB_LIMIT}
     base = workdir / f"levers-{scale:g}"
@@ -44,6 +45,7 @@ def measure(scale: float, concurrency: int, workdir: Path, seed: int = 42) -> di
             for name, overrides in (
                 ("ours", None),
                 ("ours_small_batches", {"extract.batch_rows": BATCH_ROWS}),
+                ("ours_capped", {"warehouse.memory_limit_mb": DUCKDB_LIMIT_MB}),
             ):
                 params: dict[str, Any] = {
                     "base_url": sim.base_url,

@@ -176,6 +176,7 @@ def levers(results: dict[str, Any]) -> list[str]:
     variants = (
         ("ours", "ours, defaults"),
         ("ours_small_batches", f"ours, `batch_rows` = {lv['batch_rows']:,}"),
+        ("ours_capped", f"ours, DuckDB cap = {lv['memory_limit']} (`NORCE_DUCKDB_MEMORY_MB`)"),
         ("loader", "loader path (one core), defaults"),
         ("loader_capped", f"loader path (one core), DuckDB `memory_limit` = {lv['memory_limit']}"),
     )
@@ -188,6 +189,7 @@ def levers(results: dict[str, Any]) -> list[str]:
             _load(lv[key]),
         ]
         for key, label in variants
+        if key in lv
     ]
     return [
         f"## Memory what-ifs (scale {lv['scale']:g}, {_n(lv['rows'])} rows)",
