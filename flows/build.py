@@ -32,6 +32,7 @@ def build_marts(
     full_refresh: bool = False,
     reporting_currency: str | None = None,
     full_tests_every_h: float = DEFAULT_FULL_TESTS_EVERY_H,
+    memory_limit_mb: int | None = None,
 ) -> DbtRunResult:
     """Run ``dbt build`` on the working database and log one line per node.
 
@@ -43,6 +44,8 @@ def build_marts(
             client's primary currency, which the dbt project picks when
             ``NORCE_REPORTING_CURRENCY`` is empty.
         full_tests_every_h: Hours between builds that test every row (0: every build).
+        memory_limit_mb: DuckDB's buffer cap for the build (``NORCE_DBT_MEMORY_MB``);
+            ``None``: the profile's default.
 
     Returns:
         The dbt result; a failed build is returned, not raised, so callers can report the
@@ -65,7 +68,12 @@ def build_marts(
         result = run_dbt(
             args,
             work_database=work_database,
-            env={"NORCE_REPORTING_CURRENCY": reporting_currency or ""},
+            env={
+                "NORCE_REPORTING_CURRENCY": reporting_currency or "",
+                **(
+                    {} if memory_limit_mb is None else {"NORCE_DBT_MEMORY_MB": str(memory_limit_mb)}
+                ),
+            },
         )
         success = result.success
     finally:

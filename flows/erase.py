@@ -93,6 +93,7 @@ def erase_customer(
                 work_db,
                 reporting_currency=settings.extract.reporting_currency,
                 full_tests_every_h=settings.warehouse.full_tests_every_h,
+                memory_limit_mb=settings.warehouse.dbt_memory_limit_mb,
             )
             _require_marts_built(dbt_result)
         published = (

@@ -50,6 +50,7 @@ def build_dbt(
     full_refresh: bool,
     reporting_currency: str | None,
     full_tests_every_h: float = DEFAULT_FULL_TESTS_EVERY_H,
+    memory_limit_mb: int | None = None,
 ) -> DbtRunResult:
     """Run ``dbt build`` on the working database, one log line per node (not retried).
 
@@ -62,6 +63,7 @@ def build_dbt(
         full_refresh=full_refresh,
         reporting_currency=reporting_currency,
         full_tests_every_h=full_tests_every_h,
+        memory_limit_mb=memory_limit_mb,
     )
 
 
@@ -231,6 +233,7 @@ def _build_and_publish(
             full_refresh,
             settings.extract.reporting_currency,
             settings.warehouse.full_tests_every_h,
+            settings.warehouse.dbt_memory_limit_mb,
         )
     published: PublishResult | None = None
     if publish and summary.status != "failed" and (dbt_result is None or dbt_result.success):

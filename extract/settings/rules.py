@@ -156,6 +156,8 @@ def warehouse_problems(w: WarehouseSettings) -> list[str]:
     """Problems with the warehouse file locations."""
     if w.memory_limit_mb is not None and w.memory_limit_mb < 64:
         return [f"NORCE_DUCKDB_MEMORY_MB must be at least 64 (MiB), got {w.memory_limit_mb}"]
+    if w.dbt_memory_limit_mb is not None and w.dbt_memory_limit_mb < 256:
+        return [f"NORCE_DBT_MEMORY_MB must be at least 256 (MiB), got {w.dbt_memory_limit_mb}"]
     if not w.full_tests_every_h >= 0:  # also refuses NaN
         return [f"NORCE_FULL_TESTS_EVERY_H must be >= 0 (hours), got {w.full_tests_every_h}"]
     if w.work_path is not None and w.work_path == w.path:

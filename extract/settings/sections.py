@@ -226,6 +226,15 @@ class WarehouseSettings:
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
         "stays flat as tables grow",
     )
+    dbt_memory_limit_mb: int | None = setting(
+        None,
+        parse=parse_opt_int,
+        env="NORCE_DBT_MEMORY_MB",
+        shown="80% of RAM",
+        help="DuckDB memory cap of the dbt build (MiB), for a machine shared with other work; "
+        "a build that needs more fails with DuckDB's out-of-memory error (a full build at "
+        "300,000 orders needs 1 to 2 GiB)",
+    )
     full_tests_every_h: float = setting(
         24.0,
         parse=parse_float,

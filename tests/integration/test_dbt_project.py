@@ -474,6 +474,17 @@ def test_reporting_currency_defaults_to_the_clients_primary_currency(pipeline: P
     ]
 
 
+def test_the_build_keeps_within_its_duckdb_memory_cap(pipeline: Pipeline, tmp_path: Path) -> None:
+    """NORCE_DBT_MEMORY_MB reaches DuckDB through the flow's build and the profile: a cap
+    too small for the facts stops the build with DuckDB's out-of-memory error instead of
+    the process taking the machine's memory (uncapped, DuckDB takes 80% of RAM)."""
+    database = copy_of(pipeline, tmp_path)
+    starved = build_marts(database, full_refresh=True, memory_limit_mb=1)
+    assert not starved.success
+    said = " ".join([starved.error or "", *(n.message or "" for n in starved.failed_nodes)])
+    assert "Out of Memory" in said and "1.0 MiB" in said, said[:500]
+
+
 def test_amounts_convert_at_the_rate_in_force(pipeline: Pipeline, tmp_path: Path) -> None:
     database = copy_of(pipeline, tmp_path)
     unknown = dbt_build(database, env={"NORCE_REPORTING_CURRENCY": "XXX"})
