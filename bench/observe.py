@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bench.procs import DEFAULT_TIMEOUT_S, run_child
+from bench.procs import DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_TIMEOUT_S, run_child
 from bench.simproc import SimulatorProcess
 
 log = logging.getLogger(__name__)
@@ -22,17 +22,19 @@ def observe(
     params: dict[str, Any],
     *,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_limit_mib: int = DEFAULT_MEMORY_LIMIT_MIB,
 ) -> dict[str, Any]:
     """Run ``workload`` against ``sim``; its result plus ``server_requests``/``server_cpu_s``.
 
-    ``timeout_s`` bounds the workload (see :func:`bench.procs.run_child`).
+    ``timeout_s`` and ``memory_limit_mib`` bound the workload (see
+    :func:`bench.procs.run_child`).
 
     Raises:
         bench.procs.WorkloadFailed: if the workload fails.
     """
     served, cpu = sim.served(), sim.cpu_s()
     log.info("running %s at scale %g", workload, sim.scale)
-    result = run_child(workload, params, timeout_s=timeout_s)
+    result = run_child(workload, params, timeout_s=timeout_s, memory_limit_mib=memory_limit_mib)
     result["server_requests"] = sim.served() - served
     result["server_cpu_s"] = round(sim.cpu_s() - cpu, 3)
     log.info(
