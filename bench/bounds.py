@@ -173,7 +173,7 @@ def _rss(results: dict[str, Any]) -> list[str]:
         "with duckdb, pyarrow, httpx and msgspec imported).",
         "- The rest: decoded batches held until a merge (`batch_rows` = 50,000 rows across "
         "the tables, per partition in flight), allocator memory not returned after them, and "
-        "DuckDB's buffer pool, capped by `NORCE_DUCKDB_MEMORY_MB` (256 MiB by default).",
+        "DuckDB's buffer pool, capped by `NORCE_DUCKDB_MEMORY_MB` (128 MiB by default).",
     ]
     lv = results.get("levers")
     if lv:

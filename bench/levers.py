@@ -2,7 +2,7 @@
 
 At ``scale`` (one simulator process): ours with its defaults, with a smaller ``batch_rows``
 and with a tighter DuckDB buffer cap (``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded
-once and replayed through the loader path with ours' default cap (256 MiB) and the tighter
+once and replayed through the loader path with ours' default cap (128 MiB) and the tighter
 one (``memory_limit``).
 """
 
@@ -19,7 +19,7 @@ from bench.simproc import SimulatorProcess
 
 BATCH_ROWS = 10_000
 """A fifth of the default ``batch_rows``."""
-DUCKDB_LIMIT_MB = 128
+DUCKDB_LIMIT_MB = 64
 """Half the default cap of ``NORCE_DUCKDB_MEMORY_MB``."""
 DUCKDB_LIMIT = f"{DUCKDB_LIMIT_MB}MiB"
 

@@ -220,7 +220,7 @@ class WarehouseSettings:
         help="the file the loader and dbt write before publishing",
     )
     memory_limit_mb: int | None = setting(
-        256,
+        128,
         parse=parse_opt_int,
         env="NORCE_DUCKDB_MEMORY_MB",
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
