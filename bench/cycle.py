@@ -34,14 +34,14 @@ from bench.simproc import SimulatorProcess
 CLOCK_STEP_S = 900
 """The schedule's interval: the clock moves on 15 minutes before the cycle."""
 FULL_RUN_TIMEOUT_S = 4 * 3600.0
+"""The first run loads the whole catalog and builds every model: at scale 20 it took more
+than half an hour (the default workload limit) on the busy 2-core machine (load 13 to 20)."""
 FULL_RUN_DBT_MB = 8192
 """``NORCE_DBT_MEMORY_MB`` of the full run: its ``dbt build --full-refresh`` at scale 20
 needs more than 2 GiB, and uncapped DuckDB would take 80% of a RAM the simulator shares."""
 FULL_RUN_RSS_LIMIT_MIB = 12 * 1024
 """The full run's process is stopped past this (the cap above plus dbt, the loader and
 the interpreter)."""
-"""The first run loads the whole catalog and builds every model: at scale 20 it took more
-than half an hour (the default workload limit) on the busy 2-core machine (load 13 to 20)."""
 TOP_NODES = 12
 """dbt nodes kept per run in the result, slowest first."""
 
