@@ -116,9 +116,13 @@ def _replay(
     plan = _plan(directory)
     privacy = PrivacyPolicy(DEFAULT_PII_SALT)
     decoder = PageDecoder(plan, privacy)
-    # the loader's default buffer cap, as in a run configured by the environment
+    # the loader's default buffer cap and threads, as in a run configured by the environment
+    defaults = WarehouseSettings()
     warehouse = Warehouse(
-        warehouse_path, run_id="bench-replay", memory_limit_mb=WarehouseSettings().memory_limit_mb
+        warehouse_path,
+        run_id="bench-replay",
+        memory_limit_mb=defaults.memory_limit_mb,
+        threads=defaults.duckdb_threads,
     )
     if memory_limit is not None:
         warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")

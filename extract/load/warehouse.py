@@ -38,13 +38,23 @@ class Warehouse:
         path: The working DuckDB file (created with its directory).
         run_id: The run writing it (recorded with schema changes).
         memory_limit_mb: DuckDB's buffer cap for this connection; ``None``: DuckDB's default.
+        threads: DuckDB's worker threads for this connection; ``None``: DuckDB's default (one
+            per core). The loader passes one (``NORCE_DUCKDB_THREADS``): its parallelism is
+            its partitions, and DuckDB's own workers would compete with their decoding.
 
     Raises:
         StateError: Another process holds the file.
         WarehouseError: The file or its directory cannot be created or opened.
     """
 
-    def __init__(self, path: Path, *, run_id: str, memory_limit_mb: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        run_id: str,
+        memory_limit_mb: int | None = None,
+        threads: int | None = None,
+    ) -> None:
         self.path = path
         self.run_id = run_id
         self.lock = threading.RLock()
@@ -52,6 +62,8 @@ class Warehouse:
         execute(self.con, "SET TimeZone = 'UTC'")
         if memory_limit_mb is not None:
             execute(self.con, f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
+        if threads is not None:
+            execute(self.con, f"SET threads = {int(threads)}")
         with self.transaction() as con:
             for stmt in META_DDL:
                 execute(con, stmt)

@@ -78,6 +78,7 @@ class ExtractSession:
                     settings.warehouse.work_database,
                     run_id=run_id,
                     memory_limit_mb=settings.warehouse.memory_limit_mb,
+                    threads=settings.warehouse.duckdb_threads,
                 )
             except BaseException:
                 client.close()

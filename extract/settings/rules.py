@@ -156,6 +156,8 @@ def warehouse_problems(w: WarehouseSettings) -> list[str]:
     """Problems with the warehouse file locations."""
     if w.memory_limit_mb is not None and w.memory_limit_mb < 64:
         return [f"NORCE_DUCKDB_MEMORY_MB must be at least 64 (MiB), got {w.memory_limit_mb}"]
+    if w.duckdb_threads < 1:
+        return [f"NORCE_DUCKDB_THREADS must be at least 1, got {w.duckdb_threads}"]
     if w.dbt_memory_limit_mb is not None and w.dbt_memory_limit_mb < 256:
         return [f"NORCE_DBT_MEMORY_MB must be at least 256 (MiB), got {w.dbt_memory_limit_mb}"]
     if not w.full_tests_every_h >= 0:  # also refuses NaN

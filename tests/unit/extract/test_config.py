@@ -41,6 +41,7 @@ DOCUMENTED = [
     "NORCE_WAREHOUSE",
     "NORCE_WORK_DATABASE",
     "NORCE_DUCKDB_MEMORY_MB",
+    "NORCE_DUCKDB_THREADS",
     "NORCE_DBT_MEMORY_MB",
     "NORCE_FILE_MODE",
     "NORCE_FULL_TESTS_EVERY_H",
@@ -93,6 +94,7 @@ def test_every_environment_variable_is_read():
         "NORCE_WAREHOUSE": "/data/wh.duckdb",
         "NORCE_WORK_DATABASE": "/scratch/work.duckdb",
         "NORCE_DUCKDB_MEMORY_MB": "1024",
+        "NORCE_DUCKDB_THREADS": "4",
         "NORCE_FILE_MODE": "0600",
         "NORCE_MAX_RPS": "2.5",
         "NORCE_MAX_INFLIGHT": "2",
@@ -119,6 +121,7 @@ def test_every_environment_variable_is_read():
     assert s.warehouse.path == Path("/data/wh.duckdb")
     assert s.warehouse.work_database == Path("/scratch/work.duckdb")
     assert s.warehouse.memory_limit_mb == 1024
+    assert s.warehouse.duckdb_threads == 4
     assert s.warehouse.file_mode == 0o600
     assert (s.throttle.max_rps, s.throttle.max_inflight, s.throttle.max_retries) == (2.5, 2, 3)
     assert s.throttle.request_budget == 1000
@@ -330,6 +333,12 @@ def test_work_database_must_differ_from_published():
 def test_duckdb_memory_cap_has_a_floor():
     problems = problems_of({**MINIMAL, "NORCE_DUCKDB_MEMORY_MB": "8"})
     assert any("NORCE_DUCKDB_MEMORY_MB must be at least 64" in p for p in problems)
+
+
+def test_duckdb_threads_default_to_one_and_refuse_zero():
+    assert load_settings(MINIMAL).warehouse.duckdb_threads == 1
+    problems = problems_of({**MINIMAL, "NORCE_DUCKDB_THREADS": "0"})
+    assert any("NORCE_DUCKDB_THREADS must be at least 1" in p for p in problems)
 
 
 def test_direct_construction_is_validated_too():

@@ -1,4 +1,5 @@
-"""The run lock: one run per warehouse, held from the first request to the publish."""
+"""The run lock: one run per warehouse, held from the first request to the publish; and
+the working database a session opens."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from extract import ExtractSession
 from extract.errors import StateError
 from extract.load.locking import RunLock
+from extract.load.warehouse import Warehouse
+from extract.run import session as session_module
 from extract.settings import load_settings
 
 
@@ -53,3 +56,31 @@ def test_waiting_for_the_lock_gives_up_after_the_wait(tmp_path: Path) -> None:
     waiting.acquire(25, sleep=sleep, clock=lambda: clock["now"])  # free now: no wait
     waiting.release()
     assert sleeps == [10.0, 10.0, 5.0]
+
+
+def test_a_session_opens_the_working_database_with_the_loader_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Warehouse] = []
+
+    def keep(path: Path, **kwargs: object) -> Warehouse:
+        opened.append(Warehouse(path, **kwargs))  # type: ignore[arg-type]
+        return opened[-1]
+
+    monkeypatch.setattr(session_module, "Warehouse", keep)
+    settings = load_settings(
+        env={
+            "NORCE_BASE_URL": "http://127.0.0.1:9",
+            "NORCE_CLIENT_ID": "demo",
+            "NORCE_CLIENT_SECRET": "demo-secret",
+            "NORCE_WAREHOUSE": str(tmp_path / "norce.duckdb"),
+            "NORCE_DUCKDB_THREADS": "3",
+            "NORCE_DUCKDB_MEMORY_MB": "96",
+        }
+    )
+    with ExtractSession.open(settings):
+        [(threads, memory)] = opened[0].query(
+            "select current_setting('threads'), current_setting('memory_limit')"
+        )
+    assert threads == 3  # not the core count: DuckDB's default would not pass
+    assert memory in ("96.0 MiB", "100.6 MB"), memory

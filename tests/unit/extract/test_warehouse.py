@@ -189,6 +189,14 @@ def test_memory_cap_applies_to_the_loader_connection(tmp_path: Path) -> None:
     assert limit in ("128.0 MiB", "134.2 MB"), limit
 
 
+def test_thread_count_applies_to_the_loader_connection(tmp_path: Path) -> None:
+    w = Warehouse(tmp_path / "t.duckdb", run_id="run-1", threads=1)
+    try:
+        assert w.query("select current_setting('threads')") == [(1,)]
+    finally:
+        w.close()
+
+
 def test_mark_missing_deleted_by_keys_or_by_pass_start(wh: Warehouse) -> None:
     plan = plan_for()
     ensure_tables(wh, plan)
