@@ -1,7 +1,10 @@
 """Memory what-ifs: settings that move peak RSS, measured at a scale where memory has grown.
 
-At ``scale`` (one simulator process): ours with its defaults, with a smaller ``batch_rows``
-and with a tighter DuckDB buffer cap (``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded
+At ``scale`` (one simulator process): ours with its defaults, with a smaller ``batch_rows``,
+with a larger one (fewer, larger commits: a batch that brings a raw table at least one
+DuckDB row group of 122,880 rows is written straight into the database file instead of
+through the WAL and a checkpoint), and with a tighter DuckDB buffer cap
+(``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded
 once and replayed through the loader path with ours' default cap (128 MiB) and the tighter
 one (``memory_limit``).
 """
@@ -19,6 +22,8 @@ from bench.simproc import SimulatorProcess
 
 BATCH_ROWS = 10_000
 """A fifth of the default ``batch_rows``."""
+LARGE_BATCH_ROWS = 150_000
+"""Three times the default: the Orders batch then fills a DuckDB row group of items."""
 DUCKDB_LIMIT_MB = 64
 """Half the default cap of ``NORCE_DUCKDB_MEMORY_MB``."""
 DUCKDB_LIMIT = f"{DUCKDB_LIMIT_MB}MiB"
@@ -33,10 +38,16 @@ def measure(scale: float, concurrency: int, workdir: Path, seed: int = 42) -> di
 
     Returns:
         ``scale``, ``rows`` and per variant (``ours``, ``ours_small_batches``,
-        ``ours_capped``, ``loader``, ``loader_capped``) its figures with ``rows_per_s``;
-        ``batch_rows`` and ``memory_limit`` name the settings tried.
+        ``ours_large_batches``, ``ours_capped``, ``loader``, ``loader_capped``) its figures
+        with ``rows_per_s``; ``batch_rows``, ``large_batch_rows`` and ``memory_limit`` name
+        the settings tried.
     """
-    out: dict[str, Any] = {"scale": scale, "batch_rows": BATCH_ROWS, "memory_limit": DUCKDB_LIMIT}
+    out: dict[str, Any] = {
+        "scale": scale,
+        "batch_rows": BATCH_ROWS,
+        "large_batch_rows": LARGE_BATCH_ROWS,
+        "memory_limit": DUCKDB_LIMIT,
+    }
     base = workdir / f"levers-{scale:g}"
     try:
         with SimulatorProcess(scale, seed) as sim:
@@ -45,6 +56,7 @@ def measure(scale: float, concurrency: int, workdir: Path, seed: int = 42) -> di
             for name, overrides in (
                 ("ours", None),
                 ("ours_small_batches", {"extract.batch_rows": BATCH_ROWS}),
+                ("ours_large_batches", {"extract.batch_rows": LARGE_BATCH_ROWS}),
                 ("ours_capped", {"warehouse.memory_limit_mb": DUCKDB_LIMIT_MB}),
             ):
                 params: dict[str, Any] = {

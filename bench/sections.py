@@ -176,6 +176,10 @@ def levers(results: dict[str, Any]) -> list[str]:
     variants = (
         ("ours", "ours, defaults"),
         ("ours_small_batches", f"ours, `batch_rows` = {lv['batch_rows']:,}"),
+        (
+            "ours_large_batches",
+            f"ours, `batch_rows` = {lv.get('large_batch_rows', 0):,} (fewer, larger commits)",
+        ),
         ("ours_capped", f"ours, DuckDB cap = {lv['memory_limit']} (`NORCE_DUCKDB_MEMORY_MB`)"),
         ("loader", "loader path (one core), defaults"),
         ("loader_capped", f"loader path (one core), DuckDB `memory_limit` = {lv['memory_limit']}"),

@@ -113,12 +113,13 @@ def test_memory_what_ifs(quick: tuple[dict[str, Any], str]) -> None:
     results, _ = quick
     levers = results["levers"]
     assert levers["scale"] == 0.05 and levers["rows"] == results["source"]["rows"]
-    for name in ("ours", "ours_small_batches"):
+    ours = ("ours", "ours_small_batches", "ours_large_batches", "ours_capped")
+    for name in ours:
         assert levers[name]["status"] == "ok"
         assert levers[name]["orders"] == results["source"]["orders"]
     for name in ("loader", "loader_capped"):
         assert levers[name]["rows"] == levers["rows"]
-    for name in ("ours", "ours_small_batches", "loader", "loader_capped"):
+    for name in (*ours, "loader", "loader_capped"):
         _positive(levers[name], "rows_per_s", "wall_s", "peak_rss_mib")
 
 
