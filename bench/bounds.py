@@ -34,10 +34,9 @@ STAGES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "DuckDB writes and waits for the one writer (extract/load/)",
         ("extract/load/", "duckdb/"),
-        "fewer, larger commits: a batch that brings a raw table a whole row group (122,880 "
-        "rows) is written straight into the file, a smaller one through the WAL and a "
-        "checkpoint (see the what-if, which costs memory); a thread waiting for the writer "
-        "lock shows here too (`transaction`, `states`)",
+        "fewer, larger commits: each commit checkpoints and rewrites every table's last, "
+        "partly filled row group of 122,880 rows (see the what-if, which costs memory); a "
+        "thread waiting for the writer lock shows here too (`transaction`, `states`)",
     ),
 )
 
@@ -197,10 +196,9 @@ def _rss(results: dict[str, Any]) -> list[str]:
                 f"- Fewer, larger commits: `batch_rows` = {lv['large_batch_rows']:,} loaded at "
                 f"{large['rows_per_s']:,} rows/s (defaults: {default['rows_per_s']:,}) and "
                 f"peaked at {large['peak_rss_mib']:,.0f} MiB (defaults: "
-                f"{default['peak_rss_mib']:,.0f}): a batch that gives a raw table a whole "
-                "DuckDB row group (122,880 rows) is written straight into the file instead of "
-                "through the WAL and a checkpoint, but the partitions hold three times the "
-                "rows until then."
+                f"{default['peak_rss_mib']:,.0f}): each commit checkpoints and rewrites every "
+                "table's last, partly filled DuckDB row group (122,880 rows), so fewer commits "
+                "rewrite less, but the partitions hold three times the rows until then."
             )
         capped_e2e = lv.get("ours_capped")
         if capped_e2e:

@@ -1,12 +1,10 @@
 """Memory what-ifs: settings that move peak RSS, measured at a scale where memory has grown.
 
 At ``scale`` (one simulator process): ours with its defaults, with a smaller ``batch_rows``,
-with a larger one (fewer, larger commits: a batch that brings a raw table at least one
-DuckDB row group of 122,880 rows is written straight into the database file instead of
-through the WAL and a checkpoint), and with a tighter DuckDB buffer cap
-(``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded
-once and replayed through the loader path with ours' default cap (128 MiB) and the tighter
-one (``memory_limit``).
+with a larger one (fewer, larger commits: each commit checkpoints and rewrites every
+table's last, partly filled row group of 122,880 rows), and with a tighter DuckDB buffer
+cap (``NORCE_DUCKDB_MEMORY_MB``); then the pages recorded once and replayed through the
+loader path with ours' default cap (128 MiB) and the tighter one (``memory_limit``).
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from bench.simproc import SimulatorProcess
 BATCH_ROWS = 10_000
 """A fifth of the default ``batch_rows``."""
 LARGE_BATCH_ROWS = 150_000
-"""Three times the default: the Orders batch then fills a DuckDB row group of items."""
+"""Three times the default: a third of the commits."""
 DUCKDB_LIMIT_MB = 64
 """Half the default cap of ``NORCE_DUCKDB_MEMORY_MB``."""
 DUCKDB_LIMIT = f"{DUCKDB_LIMIT_MB}MiB"
