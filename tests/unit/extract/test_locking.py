@@ -12,18 +12,24 @@ from extract.errors import StateError
 from extract.load.locking import RunLock
 from extract.load.warehouse import Warehouse
 from extract.run import session as session_module
-from extract.settings import load_settings
+from extract.settings import Settings, load_settings
 
 
-def test_lock_kept_across_close_until_the_caller_releases_it(tmp_path: Path) -> None:
-    settings = load_settings(
+def settings_in(tmp_path: Path, **env: str) -> Settings:
+    """Settings of a warehouse in ``tmp_path`` whose API nobody answers (nothing is fetched)."""
+    return load_settings(
         env={
             "NORCE_BASE_URL": "http://127.0.0.1:9",
             "NORCE_CLIENT_ID": "demo",
             "NORCE_CLIENT_SECRET": "demo-secret",
             "NORCE_WAREHOUSE": str(tmp_path / "norce.duckdb"),
+            **env,
         }
     )
+
+
+def test_lock_kept_across_close_until_the_caller_releases_it(tmp_path: Path) -> None:
+    settings = settings_in(tmp_path)
     work = settings.warehouse.work_database
     session = ExtractSession.open(settings)
     lock = session.hand_off()  # the database is closed: dbt may open it ...
@@ -68,16 +74,7 @@ def test_a_session_opens_the_working_database_with_the_loader_settings(
         return opened[-1]
 
     monkeypatch.setattr(session_module, "Warehouse", keep)
-    settings = load_settings(
-        env={
-            "NORCE_BASE_URL": "http://127.0.0.1:9",
-            "NORCE_CLIENT_ID": "demo",
-            "NORCE_CLIENT_SECRET": "demo-secret",
-            "NORCE_WAREHOUSE": str(tmp_path / "norce.duckdb"),
-            "NORCE_DUCKDB_THREADS": "3",
-            "NORCE_DUCKDB_MEMORY_MB": "96",
-        }
-    )
+    settings = settings_in(tmp_path, NORCE_DUCKDB_THREADS="3", NORCE_DUCKDB_MEMORY_MB="96")
     with ExtractSession.open(settings):
         [(threads, memory)] = opened[0].query(
             "select current_setting('threads'), current_setting('memory_limit')"
