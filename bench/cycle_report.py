@@ -44,12 +44,13 @@ def section(results: dict[str, Any]) -> list[str]:
                 _f(cy["wall_s"], 2),
                 *(_part(cy, p) for p in PARTS),
                 _f(cy["published_mib"], 0),
+                _written(cy),
                 _f(cy["peak_rss_mib"], 0),
                 f"{cy['load_start']:.2f} -> {cy['load_end']:.2f}",
             ]
         )
     header = ["scale", "orders", "full run s", "k changed", "cycle s", "extract", "dbt"]
-    header += ["publish", "report", "pages", "file MiB", "peak RSS MiB", "load 1m"]
+    header += ["publish", "report", "pages", "file MiB", "written MiB", "peak RSS MiB", "load 1m"]
     lines = [
         "## The 15-minute cycle (`norce-wh run` after a full run; clock +15 min, k orders changed)",
         "",
@@ -57,13 +58,40 @@ def section(results: dict[str, Any]) -> list[str]:
         "- One run of the flow's steps without Prefect: extract of the whole catalog (thread "
         "runner), `dbt build` (models and tests), publish, the run report and the docs and "
         "report pages. Parts in wall seconds, with the CPU seconds of the run's process "
-        "(dbt included) in brackets where measured; peak RSS is the run's process.",
+        "(dbt included) in brackets where measured; peak RSS is the run's process. "
+        "*written MiB*: what the publish wrote to make the new file.",
+        *_warmups(cycles),
         "",
         *_dbt_parts(cycles),
         *_nodes(cycles),
         *_publish(cycles),
     ]
     return lines
+
+
+def _written(cycle: dict[str, Any]) -> str:
+    """MiB the publish wrote and how (results before the standby have no method)."""
+    method = cycle.get("publish_method")
+    if method is None:
+        return ""
+    how = "changed blocks" if method == "changed blocks" else f"whole copy, {method}"
+    return f"{_f(cycle['publish_written_mib'], 0)} ({how})"
+
+
+def _warmups(cycles: list[dict[str, Any]]) -> list[str]:
+    """The untimed first cycle of each scale, whose publish had no standby yet."""
+    done = [c for c in cycles if "warmup" in c]
+    if not done:
+        return []
+    each = "; ".join(
+        f"scale {c['scale']:g} {c['warmup']['wall_s']:.1f} s, its publish "
+        f"{c['warmup']['parts']['publish_s']:.2f} s"
+        for c in done
+    )
+    return [
+        "- The timed cycle is the second after the full run. The first, once per schedule, "
+        f"has no standby to publish into and copies the whole file: {each}."
+    ]
 
 
 DBT_TYPES = ("model", "test", "snapshot", "seed", "unit_test")
@@ -146,11 +174,21 @@ def _publish(cycles: list[dict[str, Any]]) -> list[str]:
         for method in ("python_copy", "kernel_copy", "reflink"):
             m = p.get(method)
             cells.append("unsupported" if m is None else f"{m['copy_s']:.2f} + {m['fsync_s']:.2f}")
+        synced = p.get("changed_blocks")
+        cells.append(
+            ""
+            if synced is None
+            else f"{synced['copy_s']:.2f} + {synced['fsync_s']:.2f} "
+            f"({synced['written'] / 2**20:,.0f} MiB)"
+        )
         rows.append(cells)
     header = ["scale", "file MiB", "python copy s", "copy_file_range s", "reflink s"]
+    header.append("changed blocks s")
     return [
         "Making the new inode a publish renames into place, by method (copy + fsync seconds, "
-        "on the cycle's working file):",
+        "on the full run's working file, its pages clean; *changed blocks*: the full run's "
+        "published file, flushed, brought up to the timed cycle's working file, two runs "
+        "later, as a scheduled publish updates its standby):",
         "",
         *table(header, rows),
     ]

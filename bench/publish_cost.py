@@ -11,7 +11,9 @@ that inode is made:
   filesystem that supports it, shares the extents, as XFS and Btrfs do);
 * ``reflink``: ``FICLONE``, an O(1) copy-on-write clone where the filesystem has them
   (Btrfs, XFS with reflink, ZFS 2.2+); ``null`` when the filesystem refuses;
-* ``fsync_s``: of each, the part spent making the copy durable before the rename.
+* ``fsync_s``: of each, the part spent making the copy durable before the rename;
+* ``changed_blocks`` (:func:`measure_sync`): what a scheduled publish does without
+  reflinks, writing into the previous generation only the blocks that differ.
 
 Every method is run on the same closed, checkpointed working file, each copy removed before
 the next, in the bench's own process (no reader holds the files).
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flows.filecopy import kernel_copy, python_copy, reflink
+from flows.filecopy import kernel_copy, python_copy, reflink, sync_changed
 
 
 def measure(snapshot: Path, scratch: Path) -> dict[str, Any]:
@@ -58,3 +60,27 @@ def _time_one(method: Any, source: Path, target: Path) -> dict[str, float] | Non
         os.fsync(dst.fileno())
     total = time.perf_counter() - t0
     return {"copy_s": round(copied, 3), "fsync_s": round(total - copied, 3)}
+
+
+def measure_sync(older: Path, newer: Path, scratch: Path) -> dict[str, float | int]:
+    """Time bringing a copy of ``older`` up to ``newer`` by writing only changed blocks.
+
+    This is what a scheduled publish does to the standby (:mod:`flows.standby`): ``older``
+    is the file published two runs before ``newer`` was written. The copy of ``older`` is
+    made and flushed to disk first, untimed, as a standby a run ago would be.
+
+    Returns:
+        ``written`` bytes, ``copy_s`` (compare and write) and ``fsync_s``.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    standby = scratch / "standby.duckdb"
+    shutil.copyfile(older, standby)
+    os.sync()
+    t0 = time.perf_counter()
+    with newer.open("rb") as src, standby.open("r+b") as dst:
+        written = sync_changed(src.fileno(), dst.fileno())
+        synced = time.perf_counter() - t0
+        os.fsync(dst.fileno())
+    total = time.perf_counter() - t0
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"written": written, "copy_s": round(synced, 3), "fsync_s": round(total - synced, 3)}

@@ -102,6 +102,7 @@ def erase_customer(
                 settings.warehouse.path,
                 run_id=erased.run_id,
                 mode=settings.warehouse.file_mode,
+                keep_standby=False,  # no copy from before the erasure stays on disk
             )
             if publish_result
             else None

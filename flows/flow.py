@@ -69,10 +69,14 @@ def build_dbt(
 
 @task(name="publish", retries=0, cache_policy=NO_CACHE, persist_result=False)
 def publish_warehouse(
-    work_database: Path, target: Path, run_id: str, mode: int = DEFAULT_FILE_MODE
+    work_database: Path,
+    target: Path,
+    run_id: str,
+    mode: int = DEFAULT_FILE_MODE,
+    keep_standby: bool = True,
 ) -> PublishResult:
     """Atomically replace the published warehouse file with the working database."""
-    return publish_file(work_database, target, run_id=run_id, mode=mode)
+    return publish_file(work_database, target, run_id=run_id, mode=mode, keep_standby=keep_standby)
 
 
 @task(name="report", retries=0, cache_policy=NO_CACHE, persist_result=False)
@@ -238,7 +242,12 @@ def _build_and_publish(
     published: PublishResult | None = None
     if publish and summary.status != "failed" and (dbt_result is None or dbt_result.success):
         published = publish_warehouse(
-            work_db, settings.warehouse.path, summary.run_id, settings.warehouse.file_mode
+            work_db,
+            settings.warehouse.path,
+            summary.run_id,
+            settings.warehouse.file_mode,
+            # people the source forgot left raw in this run: no copy from before may stay
+            keep_standby=not any(summary.purged.values()),
         )
     # Figures come from the working file: identical to the published copy, and never held
     # open by readers (an in-process reader of the published path could otherwise hand us

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flows.charts import Chart, revenue_chart, runs_chart
+from flows.publish import PublishResult
 from flows.render_tenant import tenant_overview, tenant_sections
 from flows.report import RunReport
 from flows.terminal import terminal_safe
@@ -206,6 +207,15 @@ def _dbt(r: RunReport, detail: bool) -> Section | None:
     )
 
 
+def _written(p: PublishResult) -> str:
+    """What making the new file wrote: the changed blocks, a whole copy, or nothing."""
+    if p.method == "reflink":
+        return "nothing (reflink clone)"
+    if p.method == "changed blocks":
+        return f"{p.written / 1e6:.1f} MB (the blocks that changed)"
+    return f"{p.written / 1e6:.1f} MB (a whole copy)"
+
+
 def _publish(r: RunReport) -> Section | None:
     p = r.publish
     if p is None:
@@ -216,6 +226,7 @@ def _publish(r: RunReport) -> Section | None:
         [
             ("file", str(p.target)),
             ("size", f"{p.bytes / 1e6:.1f} MB"),
+            ("written", _written(p)),
             ("published at", fmt_time(p.published_at)),
             ("seconds", f"{p.seconds:.2f}"),
         ],

@@ -112,3 +112,19 @@ def test_the_dbt_part_is_split_and_each_node_says_how_it_grew() -> None:
     )
     assert "| `fct_orders` | 2.00 | 9.00 | 4.5 |" in text
     assert "| `dim_date` | 0.30 | 0.30 | 1.0 |" in text
+
+
+def test_the_publish_says_what_it_wrote_and_the_warmup_is_named() -> None:
+    cycle = _cycle(5.0, 300_000, 20.0, _parts(1.0, 12.0, 0.4))
+    cycle["cycle"] = {**cycle["cycle"], "publish_method": "changed blocks"}
+    cycle["cycle"]["publish_written_mib"] = 61.4
+    cycle["warmup"] = {"wall_s": 24.5, "parts": _parts(1.0, 13.0, 1.62)}
+    cycle["publish_costs"]["changed_blocks"] = {
+        "written": 92 * 2**20,
+        "copy_s": 0.24,
+        "fsync_s": 0.02,
+    }
+    markdown = "\n".join(section(_results(cycle)))
+    assert "| 61 (changed blocks) |" in markdown
+    assert "scale 5 24.5 s, its publish 1.62 s" in markdown
+    assert "| 0.24 + 0.02 (92 MiB) |" in markdown

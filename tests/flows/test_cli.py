@@ -260,6 +260,8 @@ def test_erase_removes_the_person_everywhere_and_stays_erased(
         result = invoke("erase", "--customer-id", str(customer_id), "--note", "ticket-1")
         assert result.exit_code == 0, result.output
         absent()
+        # no copy from before the erasure stays beside the published file
+        assert [p.name for p in target.parent.iterdir() if p.name.endswith(".standby")] == []
         erasures = query(
             target, "select customer_id, email_hash, rows_removed, note from meta.erasures"
         )

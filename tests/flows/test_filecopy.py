@@ -60,3 +60,56 @@ def test_a_full_disk_is_raised_not_retried_another_way(
     monkeypatch.setattr(filecopy, "reflink", disk_full)
     with pytest.raises(OSError, match="No space left"):
         _copy_with(clone_or_copy, source, tmp_path / "copy.bin")
+
+
+BLOCK = 256 * 1024
+
+
+def _sync(source: Path, target: Path) -> int:
+    with source.open("rb") as src, target.open("r+b") as dst:
+        return filecopy.sync_changed(src.fileno(), dst.fileno())
+
+
+def test_sync_changed_writes_only_the_blocks_that_differ(source: Path, tmp_path: Path) -> None:
+    target = tmp_path / "older.bin"
+    older = bytearray(source.read_bytes())
+    changed = [0, 37, SIZE // BLOCK]  # first, one in the middle of a chunk, the short last
+    for block in changed:
+        older[block * BLOCK + 5] ^= 0xFF
+    target.write_bytes(older)
+
+    written = _sync(source, target)
+
+    assert target.read_bytes() == source.read_bytes()
+    last = SIZE - (SIZE // BLOCK) * BLOCK
+    assert written == 2 * BLOCK + last
+
+
+def test_sync_changed_of_equal_files_writes_nothing(source: Path, tmp_path: Path) -> None:
+    target = tmp_path / "same.bin"
+    target.write_bytes(source.read_bytes())
+    assert _sync(source, target) == 0
+    assert target.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize("older_size", [0, 5000, SIZE - BLOCK - 7, SIZE + 3 * BLOCK])
+def test_sync_changed_grows_or_cuts_the_older_file_to_the_source(
+    source: Path, tmp_path: Path, older_size: int
+) -> None:
+    target = tmp_path / "older.bin"
+    data = source.read_bytes()
+    # the same bytes where the two overlap, so only the size differs
+    target.write_bytes(data[:older_size] + os.urandom(max(0, older_size - SIZE)))
+
+    written = _sync(source, target)
+
+    assert target.read_bytes() == data
+    first_missing_block = min(older_size, SIZE) // BLOCK * BLOCK
+    assert written == (SIZE - first_missing_block if older_size < SIZE else 0)
+
+
+def test_sync_changed_repairs_a_file_of_unrelated_bytes(source: Path, tmp_path: Path) -> None:
+    target = tmp_path / "garbage.bin"
+    target.write_bytes(os.urandom(SIZE // 2))
+    assert _sync(source, target) == SIZE
+    assert target.read_bytes() == source.read_bytes()

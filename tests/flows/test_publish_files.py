@@ -77,7 +77,9 @@ def test_publish_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_pa
     assert result.target == link
     # No temp copy left in either directory; nothing but the link beside the link.
     assert sorted(p.name for p in link.parent.iterdir()) == ["norce.duckdb"]
-    assert sorted(p.name for p in real.parent.iterdir()) == ["norce.duckdb"]
+    # beside the real file: the file the second publish replaced, kept as the standby
+    beside_real = sorted(p.name for p in real.parent.iterdir())
+    assert beside_real == [".norce.duckdb.standby", "norce.duckdb"]
 
 
 def test_publish_through_a_relative_symlink_chain(tmp_path: Path) -> None:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from extract.http.stats import RequestStats
 from extract.run.results import PartitionResult, RunSummary
+from flows.publish import PublishResult
 from flows.render import render_markdown, render_text, report_sections, table_artifact_rows
 from flows.report import build_report, entity_figures, table_figures
 
@@ -118,3 +120,25 @@ def test_table_artifact_rows_are_numeric_and_match_the_warehouse(tmp_path: Path)
     assert orders["table_rows"] == 2000
     assert orders["count_match"] is True
     assert rows["Core/Currencies"]["table_rows"] is None  # not in this warehouse
+
+
+@pytest.mark.parametrize(
+    ("method", "written", "shown"),
+    [
+        ("changed blocks", 12_300_000, "12.3 MB (the blocks that changed)"),
+        ("kernel", 456_700_000, "456.7 MB (a whole copy)"),
+        ("reflink", 0, "nothing (reflink clone)"),
+    ],
+)
+def test_the_report_says_what_the_publish_wrote(
+    tmp_path: Path, method: str, written: int, shown: str
+) -> None:
+    db = tmp_path / "w.duckdb"
+    _warehouse(db)
+    published = PublishResult(
+        tmp_path / "norce.duckdb", db, "run-1", T0, 456_700_000, 0.8, method, written
+    )
+    report = build_report(_summary(), database=db, publish=published, dbt_skipped_reason="x")
+    text = render_text(report, detail=True)
+    assert re.search(rf"written\s+{re.escape(shown)}", text)
+    assert re.search(r"size\s+456\.7 MB", text)

@@ -183,6 +183,8 @@ def test_a_forgotten_customer_leaves_raw_marts_and_the_published_file(
     nothing = dict.fromkeys(before, 0)
     assert _traces(work, customer, email_hash, orders) == nothing
     assert _traces(target, customer, email_hash, orders) == nothing
+    # the file this run replaced still held the person: it is not kept as the standby
+    assert sorted(p.name for p in target.parent.iterdir() if p.name.endswith(".standby")) == []
     # The warehouse still agrees with Norce's own Reporting (the forgotten orders left
     # both sides), which dbt's error-severity reconciliation test also enforced above.
     off = query(
