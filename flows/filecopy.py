@@ -24,7 +24,15 @@ import errno
 import fcntl
 import os
 
-__all__ = ["clone_or_copy", "kernel_copy", "python_copy", "reflink", "sync_changed", "try_reflink"]
+__all__ = [
+    "clone_or_copy",
+    "copy_whole",
+    "kernel_copy",
+    "python_copy",
+    "reflink",
+    "sync_changed",
+    "try_reflink",
+]
 
 FICLONE = 0x40049409
 """``_IOW(0x94, 9, int)`` from ``linux/fs.h``: clone all of one file into another."""
@@ -97,21 +105,15 @@ def python_copy(src: int, dst: int) -> None:
             view = view[os.write(dst, view) :]
 
 
-def clone_or_copy(src: int, dst: int) -> str:
-    """Fill the empty ``dst`` with the content of ``src`` by the cheapest method that works.
+def copy_whole(src: int, dst: int) -> str:
+    """Fill the empty ``dst`` with a whole copy of ``src``: in the kernel where it can.
 
     Returns:
-        The method used: ``reflink``, ``kernel`` or ``python``.
+        The method used: ``kernel`` or ``python``.
 
     Raises:
         OSError: The copy failed for a reason other than an unsupported method.
     """
-    try:
-        reflink(src, dst)
-        return "reflink"
-    except OSError as exc:
-        if exc.errno not in _UNSUPPORTED:
-            raise
     try:
         kernel_copy(src, dst)
         return "kernel"
@@ -123,6 +125,20 @@ def clone_or_copy(src: int, dst: int) -> str:
         os.lseek(dst, 0, os.SEEK_SET)
     python_copy(src, dst)
     return "python"
+
+
+def clone_or_copy(src: int, dst: int) -> str:
+    """Fill the empty ``dst`` with the content of ``src`` by the cheapest method that works.
+
+    Returns:
+        The method used: ``reflink``, ``kernel`` or ``python``.
+
+    Raises:
+        OSError: The copy failed for a reason other than an unsupported method.
+    """
+    if try_reflink(src, dst):
+        return "reflink"
+    return copy_whole(src, dst)
 
 
 def sync_changed(src: int, dst: int) -> int:

@@ -45,7 +45,7 @@ from extract import PublishRow, record_publish
 from extract.errors import StateError, WarehouseError
 from extract.settings import DEFAULT_FILE_MODE
 from flows import standby
-from flows.filecopy import clone_or_copy, sync_changed, try_reflink
+from flows.filecopy import copy_whole, sync_changed, try_reflink
 from flows.files import published_mode
 
 __all__ = ["PublishResult", "last_publish", "publish"]
@@ -245,9 +245,9 @@ def _clone(src: int, target: Path, mode: int) -> tuple[Path, _Written] | None:
 
 
 def _copy(src: int, target: Path, mode: int) -> tuple[Path, _Written]:
-    """A whole copy of ``src`` in a temp file beside ``target``."""
+    """A whole copy of ``src`` in a temp file beside ``target`` (no reflink here)."""
     with _temp_beside(target) as (out, tmp):
-        method = clone_or_copy(src, out)
+        method = copy_whole(src, out)
         _make_durable(out, mode)
         return tmp, _Written(method, os.fstat(out).st_size)
 

@@ -115,10 +115,11 @@ def test_publish_refuses_while_another_process_writes(tmp_path: Path) -> None:
         assert info.value.exit_code == 7
         assert not target.exists()
     finally:
-        assert holder.stdin is not None
+        assert holder.stdin is not None and holder.stdout is not None
         holder.stdin.write("\n")
-        holder.stdin.flush()
+        holder.stdin.close()
         holder.wait(timeout=30)
+        holder.stdout.close()
 
 
 def test_failed_copy_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -132,7 +133,7 @@ def test_failed_copy_keeps_previous_file(tmp_path: Path, monkeypatch: pytest.Mon
         os.write(dst, b"half a file")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("flows.publish.clone_or_copy", broken_copy)
+    monkeypatch.setattr("flows.publish.copy_whole", broken_copy)
     with pytest.raises(WarehouseError, match="No space left"):
         publish(work, target, run_id="bad")
     assert _count(target) == 3

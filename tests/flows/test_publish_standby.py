@@ -123,24 +123,23 @@ def _reader_process(path: Path) -> Iterator[None]:
         print(con.execute("select count(*) from marts.big").fetchone()[0], flush=True)
         """
     )
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", script],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        first = proc.stdout.readline().strip()
-        yield
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        rest = proc.stdout.read().split()
-        assert proc.wait(timeout=30) == 0
-        assert [first, *rest] == [first, first, "200000"]
-    finally:
-        proc.kill()
-        proc.wait()
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            first = proc.stdout.readline().strip()
+            yield
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            rest = proc.stdout.read().split()
+            assert proc.wait(timeout=30) == 0
+            assert [first, *rest] == [first, first, "200000"]
+        finally:
+            proc.kill()
 
 
 def test_a_reader_process_holding_the_standby_is_not_written_under(
