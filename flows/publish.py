@@ -217,8 +217,11 @@ def _atomic_publish(source: Path, target: Path, mode: int, *, keep_standby: bool
         if stale_wal.exists():
             log.warning("removing %s left beside the published file", stale_wal)
             stale_wal.unlink()
-        # after a reflink the standby would only cost space: the next clone is as cheap
-        standby.rotate(new_file, target, keep=keep_standby and written.method != "reflink")
+        # a standby costs a file's worth of disk: kept only where the next publish can use
+        # it (after a reflink the next clone is as cheap; without OFD locks and /proc
+        # nobody can tell that it is free)
+        keep = keep_standby and written.method != "reflink" and standby.supported()
+        standby.rotate(new_file, target, keep=keep)
     except BaseException:
         if new_file != standby.standby_path(target):
             new_file.unlink(missing_ok=True)

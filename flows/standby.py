@@ -17,9 +17,9 @@ published file two publishes ago, and a reader that opened it then may still hol
   not (and catches this process's own handles before opening the file could drop their
   record locks: closing any descriptor of a file releases the process's POSIX locks on it).
 
-A standby in use, or a system without both (not Linux), makes the publish copy the whole
-file to a fresh inode instead, as before; the busy standby's name is dropped and its
-reader keeps it.
+A standby in use makes the publish copy the whole file to a fresh inode instead, as
+before; the busy standby's name is dropped and its reader keeps it. A system without both
+(not Linux) always copies and keeps no standby (:func:`supported`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import stat
 import struct
 from pathlib import Path
 
-__all__ = ["drop", "open_if_unused", "previous_path", "rotate", "standby_path"]
+__all__ = ["drop", "open_if_unused", "previous_path", "rotate", "standby_path", "supported"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ def previous_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.previous")
 
 
+def supported() -> bool:
+    """Whether this system can tell that nobody has a file open (Linux: OFD locks, /proc)."""
+    return hasattr(fcntl, "F_OFD_SETLK") and (_PROC / "self" / "fd").is_dir()
+
+
 def open_if_unused(path: Path) -> int | None:
     """Open the standby ``path`` read-write with an exclusive lock, if nobody holds it.
 
@@ -60,8 +65,7 @@ def open_if_unused(path: Path) -> int | None:
         closed), or ``None``: no standby, not a regular file, someone has it open, or this
         system cannot tell (no ``F_OFD_SETLK`` or no ``/proc``).
     """
-    ofd_setlk = getattr(fcntl, "F_OFD_SETLK", None)
-    if ofd_setlk is None or not (_PROC / "self" / "fd").is_dir():
+    if not supported():
         return None
     try:
         info = path.lstat()
@@ -74,7 +78,7 @@ def open_if_unused(path: Path) -> int | None:
         return None
     fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
     try:
-        fcntl.fcntl(fd, ofd_setlk, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EAGAIN, errno.EACCES):

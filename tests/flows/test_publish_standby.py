@@ -214,3 +214,14 @@ def test_a_symlinked_warehouse_keeps_its_standby_beside_the_real_file(tmp_path: 
     assert link.is_symlink() and _generation(link) == 3
     assert _generation(real.parent / ".norce-2026.duckdb.standby") == 2
     assert not (tmp_path / STANDBY).exists()
+
+
+def test_where_nobody_can_tell_a_file_is_free_no_standby_is_kept(
+    files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not Linux (no OFD locks or /proc): whole copies, and no file's worth of disk spent."""
+    work, target = files
+    monkeypatch.setattr("flows.standby.supported", lambda: False)
+    for generation in (1, 2, 3):
+        assert _publish_generation(work, target, generation) == "kernel"
+    assert [p.name for p in target.parent.iterdir() if p.name.startswith(".")] == []
