@@ -124,6 +124,27 @@ def fact_candidates(database: Path) -> set[int]:
     return set(frame["order_id"].to_list())
 
 
+def performance_state(database: Path) -> dict[str, object]:
+    """How mart_product_performance was last built (meta.product_performance_state), and
+    how many groups still wait for it."""
+    frame = query(
+        database,
+        """select *, (select count(*) from meta.product_performance_pending) as pending
+        from meta.product_performance_state""",
+    )
+    assert frame.height == 1, frame
+    return frame.row(0, named=True)
+
+
+def product_groups(lines: pl.DataFrame, order_ids: set[int]) -> set[tuple[object, ...]]:
+    """The (order_month, part_no) groups of mart_product_performance the orders' lines
+    count in."""
+    counted = lines.filter(
+        pl.col("order_id").is_in(list(order_ids)) & ~pl.col("is_freight") & ~pl.col("is_cancelled")
+    )
+    return set(counted.select("order_month", "part_no").iter_rows())
+
+
 def build(database: Path, **kwargs: object) -> Build:
     result = dbt_build(database, **kwargs)  # type: ignore[arg-type]
     return Build(result, read_marts(database))
@@ -176,6 +197,8 @@ class Changed:
     incremental: Build
     candidates: set[int]
     """The orders the incremental build derived (int_fact_candidates)."""
+    performance: dict[str, object]
+    """meta.product_performance_state after the incremental build."""
     full_refresh: Build
 
 
@@ -251,6 +274,7 @@ def changed(pipeline: Pipeline) -> Changed:
 
     incremental = build(work_db)
     candidates = fact_candidates(work_db)
+    performance = performance_state(work_db)
     full_refresh = build(work_db, full_refresh=True)
     return Changed(
         truth.orders(sim),
@@ -266,6 +290,7 @@ def changed(pipeline: Pipeline) -> Changed:
         nok_rate,
         incremental,
         candidates,
+        performance,
         full_refresh,
     )
 
@@ -756,6 +781,36 @@ def test_incremental_result_equals_full_refresh(changed: Changed) -> None:
         assert incremental.sort(order).equals(rebuilt.sort(order)), name
 
 
+def test_a_scheduled_build_rebuilds_only_the_product_groups_that_changed(
+    pipeline: Pipeline, changed: Changed
+) -> None:
+    """mart_product_performance: the groups the changed orders were and are in, and every
+    group of a renamed SKU -- not the whole mart."""
+    before, after = pipeline.first.marts, changed.incremental.marts
+    expected = product_groups(before["fct_order_lines"], changed.candidates)
+    expected |= product_groups(after["fct_order_lines"], changed.candidates)
+    attributes = [
+        "product_id",
+        "product_name",
+        "manufacturer_id",
+        "manufacturer_name",
+        "primary_category_id",
+        "primary_category_name",
+    ]
+    stored = before["mart_product_performance"].select("order_month", "part_no", *attributes)
+    now = after["dim_products"].select("part_no", *attributes)
+    unchanged = stored.join(now, on=["part_no", *attributes], how="semi", nulls_equal=True)
+    renamed = stored.join(unchanged, on=["order_month", "part_no"], how="anti")
+    assert changed.renamed_product in set(renamed["product_id"].to_list())
+    expected |= set(renamed.select("order_month", "part_no").iter_rows())
+
+    state = changed.performance
+    assert state["rebuild_reason"] is None, state
+    assert state["groups_rebuilt"] == len(expected)
+    assert state["pending"] == 0
+    assert len(expected) < after["mart_product_performance"].height / 2
+
+
 def test_renames_costs_and_rates_reach_the_marts(pipeline: Pipeline, changed: Changed) -> None:
     marts = changed.incremental.marts
     facts = ("fct_orders", "fct_order_lines", "fct_invoices")
@@ -924,3 +979,66 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     assert (flags[first], flags[second]) == (False, True)
     rate = dict(after.select("order_id", "fx_rate").iter_rows())
     assert rate[rated["order_id"]] != rated["fx_rate"], "the new rate did not reach the order"
+
+
+def test_product_groups_wait_for_a_mart_build_that_did_not_happen(
+    pipeline: Pipeline, changed: Changed, tmp_path: Path
+) -> None:
+    """A build that leaves mart_product_performance out (or fails before it) keeps the
+    groups the facts changed; the next build rebuilds them with its own. A change of the
+    mart's code rebuilds every group."""
+    database = tmp_path / "skipped.work.duckdb"
+    shutil.copyfile(pipeline.settings.warehouse.work_database, database)
+    kept = changed.full_refresh.marts["fct_orders"].filter(
+        ~pl.col("is_cancelled") & (pl.col("line_count") > 0)
+    )
+    first, second = (int(i) for i in kept.sort("order_id")["order_id"].tail(2))
+
+    def move(order_id: int) -> None:
+        con = duckdb.connect(str(database))
+        try:
+            con.execute(
+                f"""update raw.orders set "OrderDate" = "OrderDate" - interval 62 day,
+                    _extracted_at = now() where "Id" = {order_id}"""
+            )
+        finally:
+            con.close()
+
+    move(first)
+    skipped = run_dbt(["build", "--exclude", "mart_product_performance"], work_database=database)
+    assert_models_built(skipped)
+    assert performance_state(database)["pending"] > 0
+    move(second)
+    incremental = build(database)
+    assert_models_built(incremental.result)
+    assert fact_candidates(database) >= {second} and first not in fact_candidates(database)
+    state = performance_state(database)
+    assert state["rebuild_reason"] is None and state["pending"] == 0
+    lines = changed.full_refresh.marts["fct_order_lines"]
+    moved = product_groups(lines, {first, second})
+    moved |= product_groups(incremental.marts["fct_order_lines"], {first, second})
+    assert (
+        len(moved)
+        <= state["groups_rebuilt"]
+        < incremental.marts["mart_product_performance"].height / 2
+    )  # type: ignore[operator]
+
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("update meta.product_performance_state set code_checksum = 'older code'")
+    finally:
+        con.close()
+    recoded = build(database, select="mart_product_performance")
+    assert_models_built(recoded.result)
+    state = performance_state(database)
+    assert state["rebuild_reason"] == "its code changed", state
+    assert state["groups_rebuilt"] == recoded.marts["mart_product_performance"].height
+
+    full = build(database, full_refresh=True)
+    assert_models_built(full.result)
+    for got in (incremental, recoded):
+        mart, rebuilt = (
+            got.marts["mart_product_performance"],
+            full.marts["mart_product_performance"],
+        )
+        assert mart.sort(mart.columns).equals(rebuilt.sort(mart.columns))

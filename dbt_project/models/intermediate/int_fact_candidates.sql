@@ -23,9 +23,11 @@
     (ties by order id) -- over every order of the customer, the unchanged ones as stored
     in fct_orders -- for int_orders_enriched.
 
+    is_every_order is true on every row when the build derives every order (the facts
+    are rebuilt whole): mart_product_performance then rebuilds every group too.
+
     previous_order_date and previous_order_month are the order's day and month in
-    fct_orders before this build (null for an order new to the facts): the marts rebuild
-    both the old and the new day of an order.
+    fct_orders before this build (null for an order new to the facts).
 -#}
 {%- set state = fact_state_relation('int_fact_state') -%}
 {%- set rate_state = fact_state_relation('int_fact_state_rates') -%}
@@ -368,6 +370,7 @@ final as (
     select
         candidates.order_id,
         first_orders.order_id is not null as is_first_order,
+        {{ 'true' if full_reasons else 'false' }} as is_every_order,
         {%- if 'fct_orders' in facts %}
         stored.order_date as previous_order_date,
         stored.order_month as previous_order_month

@@ -4,14 +4,34 @@
     units, revenue before and after discounts and returns, and margin where a cost is
     known (the line's CostUnit, else the price-list cost in force when ordered). Names,
     brand and category are today's, from dim_products.
+
+    Incremental by group: a build deletes and rebuilds the groups the changed orders were
+    and are in, and those of SKUs whose product attributes changed; every group on a first
+    build, a --full-refresh, a rebuild of the facts or a change of this code. See
+    macros/product_performance.sql.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ product_performance_take_groups() }}"],
+        post_hook=["{{ product_performance_done() }}"],
+    )
+}}
+{%- set rebuilds_all = product_performance_rebuilds_all() %}
 with
 
 lines as (
 
-    select * from {{ ref('fct_order_lines') }}
-    where not is_freight
-        and not is_cancelled
+    {{ product_performance_lines(ref('fct_order_lines')) }}
+    {%- if rebuilds_all %}
+    -- every group: {{ rebuilds_all }}
+    {%- else %}
+        and (order_month, part_no) in (
+            select distinct order_month, part_no from {{ product_performance_pending() }}
+        )
+    {%- endif %}
 
 ),
 
