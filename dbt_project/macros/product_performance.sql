@@ -53,20 +53,23 @@
 
 {% macro remember_product_performance_groups() -%}
     {#- A hook of fct_order_lines (pre and post): the groups of its candidates' lines as they
-        are now in the table. Every group (a row of nulls) when it derives every order or is
-        created anew. -#}
+        are now in the table, those not pending already. Every group (a row of nulls) when
+        it derives every order or is created anew. -#}
     {%- set candidates = ref('int_fact_candidates') -%}
-    {%- if is_incremental() -%}
-        insert into {{ product_performance_pending() }}
-        select distinct order_month, part_no
-        from ({{ product_performance_lines(this) }}) as lines
-        where order_id in (select order_id from {{ candidates }} where not is_every_order)
-        union all
-        select null, null
-        where exists (select 1 from {{ candidates }} where is_every_order)
-    {%- else -%}
-        insert into {{ product_performance_pending() }} values (null, null)
-    {%- endif -%}
+    insert into {{ product_performance_pending() }}
+    {%- if is_incremental() %}
+    select order_month, part_no
+    from ({{ product_performance_lines(this) }}) as lines
+    where order_id in (select order_id from {{ candidates }} where not is_every_order)
+    union
+    select null, null
+    where exists (select 1 from {{ candidates }} where is_every_order)
+    {%- else %}
+    select null, null
+    {%- endif %}
+    -- each group once, however many builds leave the mart out
+    except
+    select order_month, part_no from {{ product_performance_pending() }}
 {%- endmacro %}
 
 
