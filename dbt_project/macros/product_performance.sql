@@ -81,6 +81,12 @@
     {%- if not is_incremental() -%}
         {{ return('a first build or --full-refresh') }}
     {%- endif -%}
+    {%- for name in ['product_performance_pending', 'product_performance_state'] -%}
+        {%- if adapter.get_relation(database=this.database, schema='meta', identifier=name) is none -%}
+            {#- a compile outside a build (on-run-start creates them) -#}
+            {{ return('no state of a previous build') }}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set found = run_query(
         "select (select count(*) from " ~ product_performance_pending()
         ~ " where order_month is null or part_no is null),"
