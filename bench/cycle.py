@@ -3,9 +3,12 @@
 Per scale, one simulator process: a full ``norce-wh run`` equivalent (extract of the whole
 catalog, ``dbt build``, publish, report and pages) builds the warehouse once; its directory
 is kept as a snapshot (and, with ``--keep-full DIR``, for later benches of the same code).
-Then, twice, the simulator's clock moves on and k orders change
+Then, again and again, the simulator's clock moves on and k orders change
 (``/_sim/clock/advance``, ``/_sim/orders/update``) and a cycle runs on a copy of the
-snapshot; the second is timed in its parts. The first is the warm-up a schedule pays once:
+snapshot: a warm-up, then ``repeats`` timed cycles, of which the one with the median wall
+time is reported in its parts (one cycle's wall time varies by 10% or more on the shared
+2-core machine, and the growth target is a ratio of two of them). The warm-up is what a
+schedule pays once:
 the full run replaced no published file, so that run's publish has no standby to update
 (:mod:`flows.standby`) and copies the whole file, as no later run does. The snapshot also
 serves the publish comparison (:mod:`bench.publish_cost`), so the full load is paid once
@@ -172,6 +175,10 @@ def _dbt_figures(nodes: Any) -> dict[str, Any]:
     }
 
 
+CYCLE_REPEATS = 3
+"""Timed cycles per scale; the report takes the one with the median wall time."""
+
+
 def measure(
     scale: float,
     concurrency: int,
@@ -179,8 +186,10 @@ def measure(
     k: int,
     seed: int = 42,
     keep: Path | None = None,
+    repeats: int = CYCLE_REPEATS,
 ) -> dict[str, Any]:
-    """The full run, then one cycle with ``k`` changed orders, at ``scale``.
+    """The full run, then a warm-up and ``repeats`` cycles with ``k`` changed orders each,
+    at ``scale``.
 
     Args:
         keep: Directory that keeps each scale's full run (warehouse and figures) for later
@@ -190,7 +199,8 @@ def measure(
     Returns:
         ``scale``, ``orders``, ``rows``, ``full`` (the first run; ``reused`` when it came
         from ``keep``), ``warmup`` (the first scheduled run, whose publish has no standby
-        yet), ``cycle`` (the timed second one, with ``k`` and ``changed``) and
+        yet), ``cycle`` (the timed cycle with the median wall time, with ``k``,
+        ``changed`` and ``repeats_s``, every timed cycle's wall seconds in order) and
         ``publish_costs``.
     """
     from bench import publish_cost
@@ -226,22 +236,30 @@ def measure(
         sim.admin("clock/advance", {"seconds": CLOCK_STEP_S})
         sim.admin("orders/update", {"count": k})
         warmup = observe(sim, "cycle", params)
-        sim.admin("clock/advance", {"seconds": CLOCK_STEP_S})
-        changed = len(sim.admin("orders/update", {"count": k})["ids"]) if k else 0
-        cycle = observe(sim, "cycle", params)
+        timed: list[dict[str, Any]] = []
+        for _ in range(max(1, repeats)):
+            sim.admin("clock/advance", {"seconds": CLOCK_STEP_S})
+            changed = len(sim.admin("orders/update", {"count": k})["ids"]) if k else 0
+            timed.append({**observe(sim, "cycle", params), "k": k, "changed": changed})
+            if len(timed) == 1:
+                # the standby the first timed cycle synced is the file published two runs
+                # before it: the full run's
+                synced = publish_cost.measure_sync(
+                    kept / "warehouse" / "norce.duckdb",
+                    live / "norce.work.duckdb",
+                    base / "publish",
+                )
     costs = publish_cost.measure(kept / "warehouse", base / "publish")
-    # the standby a cycle syncs is the file published two runs before: the full run's
-    costs["changed_blocks"] = publish_cost.measure_sync(
-        kept / "warehouse" / "norce.duckdb", live / "norce.work.duckdb", base / "publish"
-    )
+    costs["changed_blocks"] = synced
     shutil.rmtree(base, ignore_errors=True)
+    cycle = sorted(timed, key=lambda run: float(run["wall_s"]))[len(timed) // 2]
     return {
         "scale": scale,
         "orders": orders,
         "rows": rows,
         "full": full,
         "warmup": {"wall_s": warmup["wall_s"], "parts": warmup["parts"]},
-        "cycle": {**cycle, "k": k, "changed": changed},
+        "cycle": {**cycle, "repeats_s": [run["wall_s"] for run in timed]},
         "publish_costs": costs,
     }
 

@@ -60,6 +60,7 @@ def section(results: dict[str, Any]) -> list[str]:
         "report pages. Parts in wall seconds, with the CPU seconds of the run's process "
         "(dbt included) in brackets where measured; peak RSS is the run's process. "
         "*written MiB*: what the publish wrote to make the new file.",
+        *_repeats(cycles),
         *_warmups(cycles),
         "",
         *_dbt_parts(cycles),
@@ -78,6 +79,21 @@ def _written(cycle: dict[str, Any]) -> str:
     return f"{_f(cycle['publish_written_mib'], 0)} ({how})"
 
 
+def _repeats(cycles: list[dict[str, Any]]) -> list[str]:
+    """Every timed cycle's wall time, where a scale timed more than one."""
+    done = [c for c in cycles if len(c["cycle"].get("repeats_s") or ()) > 1]
+    if not done:
+        return []
+    each = "; ".join(
+        f"scale {c['scale']:g} " + " / ".join(f"{w:.1f}" for w in c["cycle"]["repeats_s"]) + " s"
+        for c in done
+    )
+    return [
+        "- Each scale timed several cycles in a row (the clock and k orders moved before "
+        f"each); the row is the one with the median wall time: {each}."
+    ]
+
+
 def _warmups(cycles: list[dict[str, Any]]) -> list[str]:
     """The untimed first cycle of each scale, whose publish had no standby yet."""
     done = [c for c in cycles if "warmup" in c]
@@ -89,8 +105,8 @@ def _warmups(cycles: list[dict[str, Any]]) -> list[str]:
         for c in done
     )
     return [
-        "- The timed cycle is the second after the full run. The first, once per schedule, "
-        f"has no standby to publish into and copies the whole file: {each}."
+        "- The timed cycles follow a first one after the full run, which a schedule pays "
+        f"once: it has no standby to publish into and copies the whole file: {each}."
     ]
 
 
@@ -220,7 +236,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "goal": f"cycle s, largest/smallest scale <= {CYCLE_GROWTH:g} "
             f"(table {largest['orders'] / smallest['orders']:.0f}x)",
             "measured": " / ".join(f"{c['cycle']['wall_s']:.1f}" for c in cycles)
-            + f" s (ratio {growth:.2f})"
+            + f" s (ratio {growth:.2f}{_median_of(cycles)})"
             if several
             else "one scale measured",
             "met": growth <= CYCLE_GROWTH if several else None,
@@ -285,3 +301,12 @@ def explain(results: dict[str, Any]) -> list[str]:
         if growing:
             lines.append("dbt nodes that grow with the table: " + "; ".join(growing) + ".")
     return lines
+
+
+def _median_of(cycles: list[dict[str, Any]]) -> str:
+    """'; medians of 3 cycles' when every scale timed the same number of cycles (> 1)."""
+    counts = {len(c["cycle"].get("repeats_s") or ()) for c in cycles}
+    if len(counts) != 1:
+        return ""
+    (count,) = counts
+    return f"; medians of {count} cycles" if count > 1 else ""

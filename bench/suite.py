@@ -49,7 +49,8 @@ class BenchConfig:
         concurrency: requests in flight for every contender.
         ks: orders changed before each incremental run (0 measures the constant).
         seed: simulator data seed.
-        cycle_k: orders changed before the timed cycle.
+        cycle_k: orders changed before each timed cycle.
+        cycle_repeats: timed cycles per scale (the median one is reported).
         cycle_scales: scales of the cycle (``None``: those of the series).
         cycle_keep: directory keeping each scale's full run for later benches of the
             same code (``--keep-full``).
@@ -63,6 +64,7 @@ class BenchConfig:
     ks: tuple[int, ...] = (0, 10, 1000)
     seed: int = 42
     cycle_k: int = 1000
+    cycle_repeats: int = cycle.CYCLE_REPEATS
     cycle_scales: tuple[float, ...] | None = None
     cycle_keep: str | None = None
     quick: bool = False
@@ -189,7 +191,9 @@ def _cycles(cfg: BenchConfig, workdir: Path) -> list[dict[str, Any]]:
     scales = cfg.scales if cfg.cycle_scales is None else cfg.cycle_scales
     keep = None if cfg.cycle_keep is None else Path(cfg.cycle_keep)
     return [
-        cycle.measure(scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed, keep)
+        cycle.measure(
+            scale, cfg.concurrency, workdir, cfg.cycle_k, cfg.seed, keep, cfg.cycle_repeats
+        )
         for scale in scales
     ]
 

@@ -128,3 +128,22 @@ def test_the_publish_says_what_it_wrote_and_the_warmup_is_named() -> None:
     assert "| 61 (changed blocks) |" in markdown
     assert "scale 5 24.5 s, its publish 1.62 s" in markdown
     assert "| 0.24 + 0.02 (92 MiB) |" in markdown
+
+
+def test_repeated_cycles_are_listed_and_the_growth_says_it_compares_medians() -> None:
+    small = _cycle(1.0, 60_000, 13.5, _parts(1.0, 11.0, 0.1))
+    large = _cycle(20.0, 1_200_000, 26.4, _parts(1.1, 23.7, 0.7))
+    small["cycle"]["repeats_s"] = [14.9, 12.8, 13.5]
+    large["cycle"]["repeats_s"] = [26.4, 26.6, 26.2]
+    text = "\n".join(section(_results(small, large)))
+    assert "median wall time: scale 1 14.9 / 12.8 / 13.5 s; scale 20 26.4 / 26.6 / 26.2 s" in text
+    growth = {t["key"]: t for t in targets(_results(small, large))}["cycle_growth"]
+    assert growth["measured"] == "13.5 / 26.4 s (ratio 1.96; medians of 3 cycles)"
+    assert growth["met"] is True
+    # one timed cycle per scale (older results): no list, no claim of medians
+    del small["cycle"]["repeats_s"], large["cycle"]["repeats_s"]
+    assert "median" not in "\n".join(section(_results(small, large)))
+    assert (
+        "medians"
+        not in {t["key"]: t for t in targets(_results(small, large))}["cycle_growth"]["measured"]
+    )
