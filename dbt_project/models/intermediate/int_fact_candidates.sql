@@ -25,9 +25,6 @@
 
     is_every_order is true on every row when the build derives every order (the facts
     are rebuilt whole): mart_product_performance then rebuilds every group too.
-
-    previous_order_date and previous_order_month are the order's day and month in
-    fct_orders before this build (null for an order new to the facts).
 -#}
 {%- set state = fact_state_relation('int_fact_state') -%}
 {%- set rate_state = fact_state_relation('int_fact_state_rates') -%}
@@ -370,21 +367,10 @@ final as (
     select
         candidates.order_id,
         first_orders.order_id is not null as is_first_order,
-        {{ 'true' if full_reasons else 'false' }} as is_every_order,
-        {%- if 'fct_orders' in facts %}
-        stored.order_date as previous_order_date,
-        stored.order_month as previous_order_month
-        {%- else %}
-        cast(null as date) as previous_order_date,
-        cast(null as date) as previous_order_month
-        {%- endif %}
+        {{ 'true' if full_reasons else 'false' }} as is_every_order
     from candidates
     left join first_orders
         on candidates.order_id = first_orders.order_id
-    {%- if 'fct_orders' in facts %}
-    left join {{ facts['fct_orders'] }} as stored
-        on candidates.order_id = stored.order_id
-    {%- endif %}
 
 )
 
