@@ -16,30 +16,25 @@
     next one. It rebuilds every group on its first build, a --full-refresh, a row of nulls,
     or a change of its own code. meta.product_performance_state says how the last build
     went: the checksum of the code, when, how many groups it rebuilt and why every group
-    (rebuild_reason, null when only the pending ones).
+    (rebuild_reason, null when only the pending ones). The machinery is
+    macros/pending_keys.sql's.
 -#}
 
 {% macro product_performance_pending() -%}
-    meta.product_performance_pending
+    {{ pending_keys_relation('product_performance') }}
 {%- endmacro %}
 
 
 {% macro product_performance_state() -%}
-    meta.product_performance_state
+    {{ pending_state_relation('product_performance') }}
 {%- endmacro %}
 
 
 {% macro product_performance_tables() -%}
     {#- on-run-start: the tables the facts and the mart share. -#}
-    create table if not exists {{ product_performance_pending() }} (
-        order_month date, part_no varchar
-    );
-    create table if not exists {{ product_performance_state() }} (
-        code_checksum varchar,
-        built_at timestamptz,
-        groups_rebuilt bigint,
-        rebuild_reason varchar
-    )
+    {{ pending_keys_tables(
+        'product_performance', {'order_month': 'date', 'part_no': 'varchar'}, 'groups_rebuilt'
+    ) }}
 {%- endmacro %}
 
 
@@ -53,52 +48,19 @@
 
 {% macro remember_product_performance_groups() -%}
     {#- A hook of fct_order_lines (pre and post): the groups of its candidates' lines as they
-        are now in the table, those not pending already. Every group (a row of nulls) when
-        it derives every order or is created anew. -#}
-    {%- set candidates = ref('int_fact_candidates') -%}
-    insert into {{ product_performance_pending() }}
-    {%- if is_incremental() %}
-    select order_month, part_no
-    from ({{ product_performance_lines(this) }}) as lines
-    where order_id in (select order_id from {{ candidates }} where not is_every_order)
-    union
-    select null, null
-    where exists (select 1 from {{ candidates }} where is_every_order)
-    {%- else %}
-    select null, null
-    {%- endif %}
-    -- each group once, however many builds leave the mart out
-    except
-    select order_month, part_no from {{ product_performance_pending() }}
+        are now in the table. -#}
+    {%- set keys_of_candidates -%}
+        select order_month, part_no
+        from ({{ product_performance_lines(this) }}) as lines
+        where order_id in {{ candidate_orders() }}
+    {%- endset -%}
+    {{ remember_pending_keys('product_performance', ['order_month', 'part_no'], keys_of_candidates) }}
 {%- endmacro %}
 
 
 {% macro product_performance_rebuilds_all() -%}
     {#- Why the mart rebuilds every group ('' when it rebuilds only the pending ones). -#}
-    {%- if not execute -%}
-        {{ return('parsing') }}
-    {%- endif -%}
-    {%- if not is_incremental() -%}
-        {{ return('a first build or --full-refresh') }}
-    {%- endif -%}
-    {%- for name in ['product_performance_pending', 'product_performance_state'] -%}
-        {%- if adapter.get_relation(database=this.database, schema='meta', identifier=name) is none -%}
-            {#- a compile outside a build (on-run-start creates them) -#}
-            {{ return('no state of a previous build') }}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set found = run_query(
-        "select (select count(*) from " ~ product_performance_pending()
-        ~ " where order_month is null or part_no is null),"
-        ~ " (select max(code_checksum) from " ~ product_performance_state() ~ ")"
-    ) -%}
-    {%- if found.rows[0][0] > 0 -%}
-        {{ return('the facts were rebuilt whole') }}
-    {%- endif -%}
-    {%- if found.rows[0][1] != model.checksum.checksum -%}
-        {{ return('its code changed') }}
-    {%- endif -%}
-    {{ return('') }}
+    {{ return(pending_keys_rebuild_all('product_performance', ['order_month', 'part_no'])) }}
 {%- endmacro %}
 
 
@@ -107,12 +69,8 @@
         whose product attributes changed, then delete every pending group (or every row)
         from the mart. -#}
     {%- set reason = product_performance_rebuilds_all() -%}
-    delete from {{ product_performance_state() }};
-    insert into {{ product_performance_state() }}
-    values ('{{ model.checksum.checksum }}', now(), null, {{ "'" ~ reason ~ "'" if reason else 'null' }})
-    {%- if is_incremental() and reason %};
-    delete from {{ this }}
-    {%- elif is_incremental() %};
+    {{ pending_keys_begin('product_performance', reason) }}
+    {%- if is_incremental() and not reason %};
     insert into {{ product_performance_pending() }}
     select distinct stored.order_month, stored.part_no
     from {{ this }} as stored
@@ -126,10 +84,7 @@
             products.manufacturer_name, products.primary_category_id,
             products.primary_category_name
         );
-    delete from {{ this }} as stored
-    using (select distinct order_month, part_no from {{ product_performance_pending() }}) as pending
-    where stored.order_month = pending.order_month
-        and stored.part_no = pending.part_no
+    {{ pending_keys_delete('product_performance', ['order_month', 'part_no']) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -137,14 +92,5 @@
 {% macro product_performance_done() -%}
     {#- Post-hook of the mart, in its transaction: count the groups it rebuilt; nothing is
         pending any more. -#}
-    update {{ product_performance_state() }}
-    set groups_rebuilt = case
-        when rebuild_reason is null then (
-            select count(*) from (
-                select distinct order_month, part_no from {{ product_performance_pending() }}
-            )
-        )
-        else (select count(*) from {{ this }})
-    end;
-    delete from {{ product_performance_pending() }}
+    {{ pending_keys_done('product_performance', ['order_month', 'part_no'], 'groups_rebuilt') }}
 {%- endmacro %}

@@ -136,6 +136,31 @@ def performance_state(database: Path) -> dict[str, object]:
     return frame.row(0, named=True)
 
 
+def customers_state(database: Path) -> dict[str, object]:
+    """How dim_customers and snap_customer_segments were last built (meta.customers_state,
+    meta.customer_segments_state), and how many customers still wait for either."""
+    frame = query(
+        database,
+        """select customers.customers_rebuilt, customers.rebuild_reason,
+            (select count(*) from meta.customers_pending) as pending,
+            segments.customers_compared, segments.rebuild_reason as compare_reason,
+            (select count(*) from meta.customer_segments_pending) as segments_pending
+        from meta.customers_state as customers, meta.customer_segments_state as segments""",
+    )
+    assert frame.height == 1, frame
+    return frame.row(0, named=True)
+
+
+def current_segments(database: Path) -> pl.DataFrame:
+    """The snapshot's current version of every customer, in dim_customers' columns."""
+    return query(
+        database,
+        """select customer_key, customer_id, is_registered, first_application_id,
+            customer_segment
+        from snapshots.snap_customer_segments where dbt_valid_to is null""",
+    )
+
+
 def product_groups(lines: pl.DataFrame, order_ids: set[int]) -> set[tuple[object, ...]]:
     """The (order_month, part_no) groups of mart_product_performance the orders' lines
     count in."""
@@ -1050,3 +1075,113 @@ def test_product_groups_wait_for_a_mart_build_that_did_not_happen(
             full.marts["mart_product_performance"],
         )
         assert mart.sort(mart.columns).equals(rebuilt.sort(mart.columns))
+
+
+def test_customers_rebuild_by_customer_until_the_as_of_day_moves(
+    pipeline: Pipeline, changed: Changed, tmp_path: Path
+) -> None:
+    """dim_customers rebuilds the customers whose orders or registration changed, and the
+    segment snapshot compares only those; a new as-of day (every recency moves) rebuilds
+    every customer. Each time the result equals a --full-refresh."""
+    database = tmp_path / "customers.work.duckdb"
+    shutil.copyfile(pipeline.settings.warehouse.work_database, database)
+    dim = changed.full_refresh.marts["dim_customers"]
+    orders = changed.full_refresh.marts["fct_orders"]
+    # a guest's only order moves to a repeat customer: the guest is gone after, so only
+    # what fct_orders held before the build names them
+    guests = dim.filter(
+        ~pl.col("is_registered")
+        & (pl.col("lifetime_orders") == 1)
+        & (pl.col("lifetime_cancelled_orders") == 0)
+    )
+    giver = guests.sort("customer_key")["customer_key"][0]
+    repeat = dim.filter(pl.col("lifetime_orders") >= 2).sort("customer_key").row(0, named=True)
+    taker = repeat["customer_key"]
+    moved = int(orders.filter(pl.col("customer_key") == giver)["order_id"].item())
+    registered = dim.filter(pl.col("is_registered") & (pl.col("lifetime_orders") > 0))
+    registered = registered.filter(~pl.col("customer_key").is_in([giver, taker]))
+    reregistered = registered.sort("customer_key").row(0, named=True)
+    prospect = dim.filter(pl.col("lifetime_orders") == 0).sort("customer_key").row(0, named=True)
+
+    nothing = build(database)  # nothing changed since the full refresh
+    assert_models_built(nothing.result)
+    state = customers_state(database)
+    assert state["rebuild_reason"] is None and state["customers_rebuilt"] == 0, state
+    assert state["compare_reason"] is None and state["customers_compared"] == 0, state
+
+    before = nothing.marts
+    con = duckdb.connect(str(database))
+    try:
+        # an order changes hands, a customer registered earlier, one is deleted
+        con.execute(
+            """update raw.orders set "Buyer_EmailAddressHash" = ?, _extracted_at = now()
+            where "Id" = ?""",
+            [taker, moved],
+        )
+        con.execute(
+            """update raw.customers set "Created" = "Created" - interval 400 day,
+                _extracted_at = now()
+            where "Id" = ?""",
+            [reregistered["customer_id"]],
+        )
+        con.execute('delete from raw.customers where "Id" = ?', [prospect["customer_id"]])
+    finally:
+        con.close()
+    scheduled = build(database)
+    assert_models_built(scheduled.result)
+    candidates = fact_candidates(database)
+    assert moved in candidates
+    expected = {giver, taker, reregistered["customer_key"], prospect["customer_key"]}
+    for marts in (before, scheduled.marts):
+        expected |= set(
+            marts["fct_orders"].filter(pl.col("order_id").is_in(list(candidates)))["customer_key"]
+        )
+    state = customers_state(database)
+    assert state["rebuild_reason"] is None, state
+    assert state["customers_rebuilt"] == len(expected), (state, len(expected))
+    assert state["customers_rebuilt"] < dim.height / 10  # type: ignore[operator]
+    assert state["compare_reason"] is None and state["customers_compared"] == len(expected)
+    assert state["pending"] == 0 and state["segments_pending"] == 0
+    customers = scheduled.marts["dim_customers"]
+    assert prospect["customer_key"] not in set(customers["customer_key"])
+    segments = current_segments(database)
+    assert prospect["customer_key"] not in set(segments["customer_key"])
+    lifetime = dict(customers.select("customer_key", "lifetime_orders").iter_rows())
+    assert giver not in lifetime
+    assert lifetime[taker] == repeat["lifetime_orders"] + 1
+    reference = tmp_path / "reference.work.duckdb"
+    shutil.copyfile(database, reference)
+    assert_same_customers(scheduled, segments, build(reference, full_refresh=True), reference)
+
+    # a new order day: every customer's recency (and maybe segment) moves
+    con = duckdb.connect(str(database))
+    try:
+        con.execute(
+            """update raw.orders set "OrderDate" = "OrderDate" + interval 3 day,
+                _extracted_at = now()
+            where "Id" = ?""",
+            [int(orders.filter(~pl.col("is_cancelled")).sort("ordered_at")["order_id"][-1])],
+        )
+    finally:
+        con.close()
+    next_day = build(database)
+    assert_models_built(next_day.result)
+    state = customers_state(database)
+    assert str(state["rebuild_reason"]).startswith("the as-of day moved to "), state
+    assert state["customers_rebuilt"] == next_day.marts["dim_customers"].height
+    assert state["compare_reason"] == "dim_customers was rebuilt whole", state
+    segments = current_segments(database)
+
+    full = build(database, full_refresh=True)
+    assert_same_customers(next_day, segments, full, database)
+
+
+def assert_same_customers(got: Build, segments: pl.DataFrame, full: Build, rebuilt: Path) -> None:
+    """dim_customers and the snapshot's current segments (read right after the build) as a
+    --full-refresh has them."""
+    assert_models_built(full.result)
+    expected = full.marts["dim_customers"].sort("customer_key")
+    assert got.marts["dim_customers"].sort("customer_key").equals(expected)
+    segments = segments.sort("customer_key")
+    assert segments.equals(expected.select(segments.columns))
+    assert segments.equals(current_segments(rebuilt).sort("customer_key"))

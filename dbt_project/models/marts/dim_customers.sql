@@ -4,26 +4,44 @@
     Lifetime figures count orders that are not cancelled, placed up to the end of
     as_of_date (UTC); with var as_of_date unset that is all of them, and as_of_date is the
     latest order day. Revenue is net (ex VAT) in the reporting currency.
+
+    Incremental by customer: a build deletes and rebuilds the customers of the orders that
+    changed and those whose registration changed; every customer on a first build, a
+    --full-refresh, a rebuild of the facts, a change of this code or of var
+    lapsed_after_days, or a new as-of day. See macros/customers.sql.
 -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ customers_take() }}"],
+        post_hook=["{{ customers_done() }}"],
+    )
+}}
+{%- set rebuilds_all = customers_rebuild_all() %}
+{%- set pending -%}
+    {%- if rebuilds_all %}
+    -- every customer: {{ rebuilds_all }}
+    {%- else %}
+        and {{ pending_keys_filter('customers', ['customer_key']) }}
+    {%- endif %}
+{%- endset %}
 with
 
 orders as (
 
     select * from {{ ref('fct_orders') }}
     where {{ as_of_filter('ordered_at') }}
+    {{- pending }}
 
 ),
 
 registered as (
 
-    select
-        coalesce(email_hash, 'customer-' || customer_id) as customer_key,
-        min(customer_id) as customer_id,
-        count(*) as registered_accounts,
-        min(created_at) as registered_at
-    from {{ ref('stg_norce__customers') }}
-    where {{ as_of_filter("coalesce(created_at, '-infinity'::timestamptz)") }}
-    group by 1
+    select * from ({{ customers_registered() }})
+    where true
+    {{- pending }}
 
 ),
 

@@ -28,9 +28,7 @@ lines as (
     {%- if rebuilds_all %}
     -- every group: {{ rebuilds_all }}
     {%- else %}
-        and (order_month, part_no) in (
-            select distinct order_month, part_no from {{ product_performance_pending() }}
-        )
+        and {{ pending_keys_filter('product_performance', ['order_month', 'part_no']) }}
     {%- endif %}
 
 ),
