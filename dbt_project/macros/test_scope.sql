@@ -11,7 +11,8 @@
     duplicate needs the old rows to be seen. A full refresh, the first build, the periodic
     whole-table pass (NORCE_FULL_TESTS_EVERY_H) and any `dbt build` run by hand find no
     bound and test every row. A test's own `where` can use the bound too
-    (`__test_scope_since__`), and singular tests call test_scope_since().
+    (`__test_scope_since__`), and singular tests call test_scope_since(). `__as_of_end__` in
+    a test's `where` is the end of var as_of_date (infinity when it is unset).
 -#}
 
 {% macro test_scope_since() -%}
@@ -19,11 +20,24 @@
 {%- endmacro %}
 
 
+{% macro test_as_of_end() -%}
+    {#- The end of var as_of_date (UTC), for a test's `where` (`__as_of_end__`): rows that
+        an as-of build counts are before it. Infinity when the var is unset. -#}
+    {%- if var('as_of_date') -%}
+        (cast(cast('{{ var("as_of_date") }}' as date) + 1 as timestamp) at time zone 'UTC')
+    {%- else -%}
+        'infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro get_where_subquery(relation) -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}
-        {%- do conditions.append('(' ~ (where | replace('__test_scope_since__', test_scope_since())) ~ ')') -%}
+        {%- set where = where | replace('__test_scope_since__', test_scope_since())
+            | replace('__as_of_end__', test_as_of_end()) -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
     {%- set column = _test_scope_column() -%}
     {%- if column -%}
