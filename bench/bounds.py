@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import cycle_report
+from extract.settings.sections import ExtractSettings, WarehouseSettings
 
 STAGES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
@@ -173,9 +174,11 @@ def _rss(results: dict[str, Any]) -> list[str]:
         f"- Peak RSS per scale: {per}.",
         f"- {ours['rss_start_mib']:,.0f} MiB is there before the run starts (interpreter "
         "with duckdb, pyarrow, httpx and msgspec imported).",
-        "- The rest: decoded batches held until a merge (`batch_rows` = 50,000 rows across "
-        "the tables, per partition in flight), allocator memory not returned after them, and "
-        "DuckDB's buffer pool, capped by `NORCE_DUCKDB_MEMORY_MB` (128 MiB by default).",
+        f"- The rest: decoded batches held until a merge (`batch_rows` = "
+        f"{ExtractSettings().batch_rows:,} rows across the tables, per partition in flight), "
+        "allocator memory not returned after them, DuckDB's buffer pool, capped by "
+        f"`NORCE_DUCKDB_MEMORY_MB` ({WarehouseSettings().memory_limit_mb} MiB by default), and "
+        "DuckDB's working memory while it checkpoints.",
     ]
     lv = results.get("levers")
     if lv:
@@ -198,7 +201,16 @@ def _rss(results: dict[str, Any]) -> list[str]:
                 f"peaked at {large['peak_rss_mib']:,.0f} MiB (defaults: "
                 f"{default['peak_rss_mib']:,.0f}): each commit checkpoints and rewrites every "
                 "table's last, partly filled DuckDB row group (122,880 rows), so fewer commits "
-                "rewrite less, but the partitions hold three times the rows until then."
+                "rewrite less, but the partitions hold more rows until then."
+            )
+        checkpoints = lv.get("ours_checkpoints")
+        if checkpoints:
+            lines.append(
+                f"- DuckDB's own checkpoint threshold, {lv['checkpoint_mb']} MiB (a checkpoint "
+                f"at nearly every commit): {checkpoints['rows_per_s']:,} rows/s and "
+                f"{checkpoints['peak_rss_mib']:,.0f} MiB (defaults: {default['rows_per_s']:,} "
+                f"rows/s, {default['peak_rss_mib']:,.0f} MiB, checkpointing at "
+                f"{WarehouseSettings().checkpoint_mb} MiB of log)."
             )
         capped_e2e = lv.get("ours_capped")
         if capped_e2e:
@@ -218,10 +230,10 @@ def _rss(results: dict[str, Any]) -> list[str]:
             "keep after each batch."
         )
     lines.append(
-        "- Both levers are settings: `[extract] batch_rows` (TOML) and "
-        "`NORCE_DUCKDB_MEMORY_MB`. Lower values lower the peak at some throughput, higher "
-        "`batch_rows` raise both; below ~400 MiB at every scale would take a smaller cap "
-        "and smaller batches together."
+        "- The levers are settings: `[extract] batch_rows` (TOML), `NORCE_DUCKDB_MEMORY_MB` "
+        "and `NORCE_DUCKDB_CHECKPOINT_MB` (at most the cap: a checkpoint of a log larger "
+        "than the cap failed to pin its blocks at 1.2M orders). Lower values lower the peak "
+        "at some throughput, higher `batch_rows` raise both."
     )
     return lines
 

@@ -116,16 +116,19 @@ def _replay(
     plan = _plan(directory)
     privacy = PrivacyPolicy(DEFAULT_PII_SALT)
     decoder = PageDecoder(plan, privacy)
-    # the loader's default buffer cap and threads, as in a run configured by the environment
+    # the loader's default buffer cap, threads and checkpoint threshold, as in a run
+    # configured by the environment (another cap takes the threshold with it)
     defaults = WarehouseSettings()
     warehouse = Warehouse(
         warehouse_path,
         run_id="bench-replay",
         memory_limit_mb=defaults.memory_limit_mb,
         threads=defaults.duckdb_threads,
+        checkpoint_mb=defaults.checkpoint_mb,
     )
     if memory_limit is not None:
         warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
+        warehouse.con.execute(f"SET checkpoint_threshold = '{memory_limit}'")
     ensure_tables(warehouse, plan)
     # a first load into an empty warehouse: the loader's insert-only batches
     # (extract.load.merge.range_is_empty holds), as a partition's first pass writes them

@@ -180,7 +180,16 @@ def levers(results: dict[str, Any]) -> list[str]:
             "ours_large_batches",
             f"ours, `batch_rows` = {lv.get('large_batch_rows', 0):,} (fewer, larger commits)",
         ),
-        ("ours_capped", f"ours, DuckDB cap = {lv['memory_limit']} (`NORCE_DUCKDB_MEMORY_MB`)"),
+        (
+            "ours_checkpoints",
+            f"ours, DuckDB's checkpoint threshold ({lv.get('checkpoint_mb', 16)} MiB, "
+            "`NORCE_DUCKDB_CHECKPOINT_MB`)",
+        ),
+        (
+            "ours_capped",
+            f"ours, DuckDB cap = {lv['memory_limit']} (`NORCE_DUCKDB_MEMORY_MB`, checkpoint "
+            "threshold with it)",
+        ),
         ("loader", "loader path (one core), defaults"),
         ("loader_capped", f"loader path (one core), DuckDB `memory_limit` = {lv['memory_limit']}"),
     )

@@ -41,6 +41,9 @@ class Warehouse:
         threads: DuckDB's worker threads for this connection; ``None``: DuckDB's default (one
             per core). The loader passes one (``NORCE_DUCKDB_THREADS``): its parallelism is
             its partitions, and DuckDB's own workers would compete with their decoding.
+        checkpoint_mb: The write-ahead log size at which DuckDB checkpoints
+            (``checkpoint_threshold``); ``None``: DuckDB's default (16 MiB). The loader
+            passes ``NORCE_DUCKDB_CHECKPOINT_MB``.
 
     Raises:
         StateError: Another process holds the file.
@@ -54,6 +57,7 @@ class Warehouse:
         run_id: str,
         memory_limit_mb: int | None = None,
         threads: int | None = None,
+        checkpoint_mb: int | None = None,
     ) -> None:
         self.path = path
         self.run_id = run_id
@@ -64,6 +68,8 @@ class Warehouse:
             execute(self.con, f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
         if threads is not None:
             execute(self.con, f"SET threads = {int(threads)}")
+        if checkpoint_mb is not None:
+            execute(self.con, f"SET checkpoint_threshold = '{int(checkpoint_mb)}MiB'")
         with self.transaction() as con:
             for stmt in META_DDL:
                 execute(con, stmt)

@@ -79,6 +79,7 @@ class ExtractSession:
                     run_id=run_id,
                     memory_limit_mb=settings.warehouse.memory_limit_mb,
                     threads=settings.warehouse.duckdb_threads,
+                    checkpoint_mb=settings.warehouse.checkpoint_mb,
                 )
             except BaseException:
                 client.close()

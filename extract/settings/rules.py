@@ -158,6 +158,15 @@ def warehouse_problems(w: WarehouseSettings) -> list[str]:
         return [f"NORCE_DUCKDB_MEMORY_MB must be at least 64 (MiB), got {w.memory_limit_mb}"]
     if w.duckdb_threads < 1:
         return [f"NORCE_DUCKDB_THREADS must be at least 1, got {w.duckdb_threads}"]
+    if w.checkpoint_mb < 1:
+        return [f"NORCE_DUCKDB_CHECKPOINT_MB must be at least 1 (MiB), got {w.checkpoint_mb}"]
+    if w.memory_limit_mb is not None and w.checkpoint_mb > w.memory_limit_mb:
+        # a checkpoint writes out what the log holds, from DuckDB's buffer: a log larger than
+        # the cap failed ("failed to pin block") at 1.2M orders with 256 over 64 MiB
+        return [
+            f"NORCE_DUCKDB_CHECKPOINT_MB ({w.checkpoint_mb}) must not exceed "
+            f"NORCE_DUCKDB_MEMORY_MB ({w.memory_limit_mb}); lower it with the memory cap"
+        ]
     if w.dbt_memory_limit_mb is not None and w.dbt_memory_limit_mb < 256:
         return [f"NORCE_DBT_MEMORY_MB must be at least 256 (MiB), got {w.dbt_memory_limit_mb}"]
     if not w.full_tests_every_h >= 0:  # also refuses NaN

@@ -220,7 +220,7 @@ class WarehouseSettings:
         help="the file the loader and dbt write before publishing",
     )
     memory_limit_mb: int | None = setting(
-        128,
+        64,
         parse=parse_opt_int,
         env="NORCE_DUCKDB_MEMORY_MB",
         help="DuckDB buffer cap of the loader (MiB); merges spill to disk beyond it, so memory "
@@ -234,6 +234,15 @@ class WarehouseSettings:
         "partitions (`NORCE_MAX_INFLIGHT`); one DuckDB thread keeps up with them and leaves "
         "the cores to decoding (on 2 cores: 5 to 14% less CPU, up to 12% more rows/s than "
         "one thread per core)",
+    )
+    checkpoint_mb: int = setting(
+        64,
+        parse=parse_int,
+        env="NORCE_DUCKDB_CHECKPOINT_MB",
+        help="write-ahead log size (MiB) at which the loader's DuckDB connection checkpoints, at "
+        "most `NORCE_DUCKDB_MEMORY_MB`. Each checkpoint rewrites the last, partly filled row "
+        "group of every table it touched: at DuckDB's 16 MiB nearly every commit does (measured "
+        "at 1.2M orders: 15% more client CPU). The log is replayed after a crash either way",
     )
     dbt_memory_limit_mb: int | None = setting(
         None,
@@ -293,7 +302,7 @@ class ExtractSettings:
         help="minutes re-read before the watermark, for rows that arrive late",
     )
     batch_rows: int = setting(
-        50_000,
+        20_000,
         parse=parse_int,
         help="rows buffered before one load transaction commits data and state",
     )

@@ -42,6 +42,7 @@ DOCUMENTED = [
     "NORCE_WORK_DATABASE",
     "NORCE_DUCKDB_MEMORY_MB",
     "NORCE_DUCKDB_THREADS",
+    "NORCE_DUCKDB_CHECKPOINT_MB",
     "NORCE_DBT_MEMORY_MB",
     "NORCE_FILE_MODE",
     "NORCE_FULL_TESTS_EVERY_H",
@@ -95,6 +96,7 @@ def test_every_environment_variable_is_read():
         "NORCE_WORK_DATABASE": "/scratch/work.duckdb",
         "NORCE_DUCKDB_MEMORY_MB": "1024",
         "NORCE_DUCKDB_THREADS": "4",
+        "NORCE_DUCKDB_CHECKPOINT_MB": "64",
         "NORCE_FILE_MODE": "0600",
         "NORCE_MAX_RPS": "2.5",
         "NORCE_MAX_INFLIGHT": "2",
@@ -122,6 +124,7 @@ def test_every_environment_variable_is_read():
     assert s.warehouse.work_database == Path("/scratch/work.duckdb")
     assert s.warehouse.memory_limit_mb == 1024
     assert s.warehouse.duckdb_threads == 4
+    assert s.warehouse.checkpoint_mb == 64
     assert s.warehouse.file_mode == 0o600
     assert (s.throttle.max_rps, s.throttle.max_inflight, s.throttle.max_retries) == (2.5, 2, 3)
     assert s.throttle.request_budget == 1000
@@ -339,6 +342,20 @@ def test_duckdb_threads_default_to_one_and_refuse_zero():
     assert load_settings(MINIMAL).warehouse.duckdb_threads == 1
     problems = problems_of({**MINIMAL, "NORCE_DUCKDB_THREADS": "0"})
     assert any("NORCE_DUCKDB_THREADS must be at least 1" in p for p in problems)
+
+
+def test_the_checkpoint_threshold_defaults_to_the_memory_cap_and_stays_within_it():
+    warehouse = load_settings(MINIMAL).warehouse
+    assert warehouse.checkpoint_mb == warehouse.memory_limit_mb == 64
+    problems = problems_of({**MINIMAL, "NORCE_DUCKDB_CHECKPOINT_MB": "0"})
+    assert any("NORCE_DUCKDB_CHECKPOINT_MB must be at least 1" in p for p in problems)
+    problems = problems_of({**MINIMAL, "NORCE_DUCKDB_CHECKPOINT_MB": "96"})
+    assert problems == [
+        "NORCE_DUCKDB_CHECKPOINT_MB (96) must not exceed NORCE_DUCKDB_MEMORY_MB (64); "
+        "lower it with the memory cap"
+    ]
+    raised = {**MINIMAL, "NORCE_DUCKDB_MEMORY_MB": "256", "NORCE_DUCKDB_CHECKPOINT_MB": "96"}
+    assert load_settings(raised).warehouse.checkpoint_mb == 96
 
 
 def test_direct_construction_is_validated_too():

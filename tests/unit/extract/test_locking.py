@@ -74,10 +74,17 @@ def test_a_session_opens_the_working_database_with_the_loader_settings(
         return opened[-1]
 
     monkeypatch.setattr(session_module, "Warehouse", keep)
-    settings = settings_in(tmp_path, NORCE_DUCKDB_THREADS="3", NORCE_DUCKDB_MEMORY_MB="96")
+    settings = settings_in(
+        tmp_path,
+        NORCE_DUCKDB_THREADS="3",
+        NORCE_DUCKDB_MEMORY_MB="96",
+        NORCE_DUCKDB_CHECKPOINT_MB="48",
+    )
     with ExtractSession.open(settings):
-        [(threads, memory)] = opened[0].query(
-            "select current_setting('threads'), current_setting('memory_limit')"
+        [(threads, memory, checkpoint)] = opened[0].query(
+            "select current_setting('threads'), current_setting('memory_limit'),"
+            " current_setting('checkpoint_threshold')"
         )
     assert threads == 3  # not the core count: DuckDB's default would not pass
     assert memory in ("96.0 MiB", "100.6 MB"), memory
+    assert checkpoint in ("48.0 MiB", "50.3 MB"), checkpoint  # not DuckDB's 16 MiB
