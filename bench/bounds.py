@@ -35,9 +35,10 @@ STAGES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "DuckDB writes and waits for the one writer (extract/load/)",
         ("extract/load/", "duckdb/"),
-        "fewer, larger commits: each commit checkpoints and rewrites every table's last, "
-        "partly filled row group of 122,880 rows (see the what-if, which costs memory); a "
-        "thread waiting for the writer lock shows here too (`transaction`, `states`)",
+        "fewer, larger commits and checkpoints: each checkpoint (at "
+        "`NORCE_DUCKDB_CHECKPOINT_MB` of log) rewrites every table's last, partly filled row "
+        "group of 122,880 rows (see the what-ifs, which cost memory); a thread waiting for "
+        "the writer lock shows here too (`transaction`, `states`)",
     ),
 )
 
@@ -199,9 +200,8 @@ def _rss(results: dict[str, Any]) -> list[str]:
                 f"- Fewer, larger commits: `batch_rows` = {lv['large_batch_rows']:,} loaded at "
                 f"{large['rows_per_s']:,} rows/s (defaults: {default['rows_per_s']:,}) and "
                 f"peaked at {large['peak_rss_mib']:,.0f} MiB (defaults: "
-                f"{default['peak_rss_mib']:,.0f}): each commit checkpoints and rewrites every "
-                "table's last, partly filled DuckDB row group (122,880 rows), so fewer commits "
-                "rewrite less, but the partitions hold more rows until then."
+                f"{default['peak_rss_mib']:,.0f}): fewer commits cost less DuckDB work, but "
+                "the partitions hold more rows until then."
             )
         checkpoints = lv.get("ours_checkpoints")
         if checkpoints:

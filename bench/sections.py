@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from extract.settings.sections import ExtractSettings
+
 
 def _n(value: float) -> str:
     return f"{value:,.0f}"
@@ -70,7 +72,8 @@ def setup(results: dict[str, Any]) -> list[str]:
         "concurrency.",
         "- loader path: pages recorded once to disk, read back per request through "
         "`httpx.MockTransport`, decoded by `PageDecoder` and merged by `Warehouse.write_batch` "
-        "in 50,000-row batches, the process pinned to one CPU.",
+        f"in {ExtractSettings().batch_rows:,}-row batches (the default `batch_rows`), the "
+        "process pinned to one CPU.",
         "",
     ]
 
