@@ -120,26 +120,10 @@
 {% macro customer_segments_compare_all() -%}
     {#- Why snap_customer_segments compares every customer ('' when only the pending ones);
         its first run compares every customer anyway. -#}
-    {%- if not execute -%}
-        {{ return('parsing') }}
-    {%- endif -%}
-    {%- for name in ['customer_segments_pending', 'customer_segments_state'] -%}
-        {%- if adapter.get_relation(database=this.database, schema='meta', identifier=name) is none -%}
-            {{ return('no state of a previous run') }}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set found = run_query(
-        "select (select count(*) from " ~ pending_keys_relation('customer_segments')
-        ~ " where customer_key is null),"
-        ~ " (select max(code_checksum) from " ~ pending_state_relation('customer_segments') ~ ")"
-    ) -%}
-    {%- if found.rows[0][0] > 0 -%}
-        {{ return('dim_customers was rebuilt whole') }}
-    {%- endif -%}
-    {%- if found.rows[0][1] != model.checksum.checksum -%}
-        {{ return('its code changed') }}
-    {%- endif -%}
-    {{ return('') }}
+    {{ return(pending_keys_rebuild_all(
+        'customer_segments', ['customer_key'],
+        every_key='dim_customers was rebuilt whole', incremental=true
+    )) }}
 {%- endmacro %}
 
 

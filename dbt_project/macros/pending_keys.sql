@@ -77,14 +77,17 @@
 {%- endmacro %}
 
 
-{% macro pending_keys_rebuild_all(name, key_columns, settings='') -%}
+{% macro pending_keys_rebuild_all(
+    name, key_columns, settings='', every_key='the facts were rebuilt whole', incremental=none
+) -%}
     {#- Why the mart rebuilds every key ('' when it rebuilds only the pending ones): a first
-        build or --full-refresh, a compile outside a build, a row of nulls, its code or the
-        settings it names. -#}
+        build or --full-refresh, a compile outside a build, a row of nulls (reason
+        every_key), its code or the settings it names. incremental: whether the mart holds
+        rows to keep (default: is_incremental()). -#}
     {%- if not execute or this is none -%}
         {{ return('parsing') }}
     {%- endif -%}
-    {%- if not is_incremental() -%}
+    {%- if not (is_incremental() if incremental is none else incremental) -%}
         {{ return('a first build or --full-refresh') }}
     {%- endif -%}
     {%- for relation in [pending_keys_relation(name), pending_state_relation(name)] -%}
@@ -104,7 +107,7 @@
         ~ " (select max(code_checksum) from " ~ pending_state_relation(name) ~ ")"
     ) -%}
     {%- if found.rows[0][0] > 0 -%}
-        {{ return('the facts were rebuilt whole') }}
+        {{ return(every_key) }}
     {%- endif -%}
     {%- if found.rows[0][1] != pending_keys_fingerprint(settings) -%}
         {{ return('its code changed') }}
