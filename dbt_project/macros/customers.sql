@@ -128,11 +128,12 @@
 
 
 {% macro customer_segments_done() -%}
-    {#- Post-hook of the snapshot: remove the customers that are gone (forgotten, erased),
-        then, unless this is an as-of run (which captures nothing), note the run and empty
-        the pending customers. -#}
+    {#- Post-hook of the snapshot: remove the customers that are gone (forgotten, erased;
+        of the pending ones when it compared only those), then, unless this is an as-of run
+        (which captures nothing), note the run and empty the pending customers. -#}
     {%- set reason = customer_segments_compare_all() -%}
-    {%- if reason %}
+    {%- if reason or var('as_of_date') %}
+    -- every customer (an as-of dim_customers leaves out who came later)
     delete from {{ this }} as snap
     where not exists (
         select 1 from {{ ref('int_customer_keys') }} as live
