@@ -25,11 +25,6 @@
 {%- endmacro %}
 
 
-{% macro product_performance_state() -%}
-    {{ pending_state_relation('product_performance') }}
-{%- endmacro %}
-
-
 {% macro product_performance_tables() -%}
     {#- on-run-start: the tables the facts and the mart share. -#}
     {{ pending_keys_tables(
