@@ -64,29 +64,26 @@
     {#- A predicate that is false for rows of customers with an erasure request in
         meta.erasures (matched on customer id and/or buyer email hash). The loader purges
         forgotten rows from raw; this also covers data the source never flagged (for
-        example a guest order placed with an erased customer's email address). -#}
+        example a guest order placed with an erased customer's email address).
+
+        Written as an uncorrelated `not in` (null-safe: a row without the id or hash is
+        kept): a correlated `not exists` makes DuckDB compute the predicate for every row
+        of the table before a later filter (a fact's candidate orders) can reach the scan,
+        so each model reading the view paid for the whole table. -#}
     {%- set relation = source('loader', 'erasures') -%}
     {%- set present = raw_relation_columns(relation) -%}
     {%- if present is none -%}
         true
     {%- else -%}
-        (
-        {%- if customer_id_column is not none %}
-            not exists (
-                select 1 from {{ relation }} as erasure
-                where erasure.customer_id = {{ customer_id_column }}
-            )
-        {%- endif %}
-        {%- if customer_id_column is not none and email_hash_column is not none %}
-            and
-        {%- endif %}
-        {%- if email_hash_column is not none %}
-            not exists (
-                select 1 from {{ relation }} as erasure
-                where erasure.email_hash = {{ email_hash_column }}
-            )
-        {%- endif %}
-        )
+        {%- set checks = [] -%}
+        {%- for column, erased in [(customer_id_column, 'customer_id'), (email_hash_column, 'email_hash')]
+            if column is not none -%}
+            {%- do checks.append(
+                '(' ~ column ~ ' is null or ' ~ column ~ ' not in (select ' ~ erased
+                ~ ' from ' ~ relation ~ ' where ' ~ erased ~ ' is not null))'
+            ) -%}
+        {%- endfor -%}
+        ({{ checks | join(' and ') }})
     {%- endif -%}
 {% endmacro %}
 
