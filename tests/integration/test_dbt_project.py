@@ -591,6 +591,52 @@ def test_as_of_date_is_a_true_point_in_time(pipeline: Pipeline, tmp_path: Path) 
     assert rfm.height == ordered.height and (rfm["recency_days"] >= 0).all()
 
 
+def test_an_erasure_hides_that_customer_and_no_one_else(pipeline: Pipeline, tmp_path: Path) -> None:
+    """Staging hides the orders of an erased customer, matched by customer id or by email
+    hash, and keeps every other order: a guest (no customer id) and an order without an
+    email hash are not taken for a match of the missing value."""
+    database = tmp_path / "norce.work.duckdb"  # the views name their catalog: norce
+    shutil.copyfile(pipeline.settings.warehouse.work_database, database)
+    con = duckdb.connect(str(database))
+    try:
+        customer_id = con.execute(
+            'select "BuyerCustomerId" from raw.orders where "BuyerCustomerId" is not null'
+            " group by 1 order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+        by_hash = con.execute(
+            'select "Buyer_EmailAddressHash" from raw.orders where "BuyerCustomerId" is null'
+            ' and "Buyer_EmailAddressHash" is not null order by "Id" limit 1'
+        ).fetchone()[0]
+        # an order of someone else without an email hash
+        con.execute(
+            'update raw.orders set "Buyer_EmailAddressHash" = null where "Id" = (select min("Id")'
+            ' from raw.orders where "BuyerCustomerId" is null and "Buyer_EmailAddressHash" <> ?)',
+            [by_hash],
+        )
+
+        def orders() -> pl.DataFrame:
+            return con.sql(
+                "select order_id, buyer_customer_id, buyer_email_hash"
+                " from staging.stg_norce__orders"
+            ).pl()
+
+        before = orders()
+        con.execute(
+            "insert into meta.erasures (customer_id, email_hash) values (?, null), (null, ?)",
+            [customer_id, by_hash],
+        )
+        after = orders()
+    finally:
+        con.close()
+    erased = (pl.col("buyer_customer_id") == customer_id).fill_null(False) | (
+        pl.col("buyer_email_hash").is_in([by_hash])
+    ).fill_null(False)
+    assert before.filter(erased).height >= 2
+    assert before.filter(pl.col("buyer_customer_id").is_null()).height > 0
+    assert before.filter(pl.col("buyer_email_hash").is_null()).height > 0
+    assert after.sort("order_id").equals(before.filter(~erased).sort("order_id"))
+
+
 def test_left_censored_cohorts_are_flagged(pipeline: Pipeline) -> None:
     cohorts = pipeline.first.marts["mart_customer_cohorts"].filter(
         pl.col("months_since_first_order") == 0
@@ -933,8 +979,9 @@ def test_reconciliation_compares_like_with_like_between_cadences(
 def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     pipeline: Pipeline, changed: Changed, tmp_path: Path
 ) -> None:
-    """An order moves day, a rate reaches orders that were not reloaded, an order vanishes
-    from raw, a customer's first order is cancelled: incremental equals full refresh."""
+    """An order moves day, a rate and a cost reach orders that were not reloaded, an order
+    vanishes from raw, a customer's first order is cancelled: incremental equals full
+    refresh."""
     database = tmp_path / "edited.work.duckdb"
     shutil.copyfile(pipeline.settings.warehouse.work_database, database)
     before = changed.full_refresh.marts["fct_orders"]
@@ -963,8 +1010,28 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
         order by "InvoiceDate" desc limit 1""",
     )
     assert evidence.height == 1, "no invoice sets that day's rate"
+    # a line costed from a price list: every price row of its SKU gets a new cost, dated
+    # (Updated) a day before the order was placed, so the new version reaches it
+    touched = [moved, removed, first, second, rated["order_id"]]
+    lines = changed.full_refresh.marts["fct_order_lines"]
+    recosted = (
+        lines.filter(
+            pl.col("unit_cost").is_not_null()
+            & ~pl.col("is_freight")
+            & ~pl.col("order_id").is_in(touched)
+        )
+        .sort("ordered_at", "order_line_id", descending=[True, False])
+        .row(0, named=True)
+    )
     con = duckdb.connect(str(database))
     try:
+        con.execute(
+            """update raw.product_sku_price_lists
+            set "CostUnit" = coalesce(nullif("CostUnit", 0), "CostPurchase", 0) + 7,
+                "Updated" = ? - interval 1 day, _extracted_at = now()
+            where "PartNo" = ?""",
+            [recosted["ordered_at"], recosted["part_no"]],
+        )
         con.execute(
             f"""update raw.orders set "OrderDate" = "OrderDate" - interval 40 day,
                 _extracted_at = now() where "Id" = {moved}"""
@@ -985,7 +1052,7 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     # orders, so only the models must build (the reconciliation tests may object)
     assert_models_built(incremental.result)
     candidates = fact_candidates(database)
-    assert {moved, removed, first, second} <= candidates
+    assert {moved, removed, first, second, recosted["order_id"]} <= candidates
     assert len(candidates) < before.height / 2
     full = build(database, full_refresh=True)
     assert_models_built(full.result)
@@ -1004,6 +1071,10 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     assert (flags[first], flags[second]) == (False, True)
     rate = dict(after.select("order_id", "fx_rate").iter_rows())
     assert rate[rated["order_id"]] != rated["fx_rate"], "the new rate did not reach the order"
+    cost = incremental.marts["fct_order_lines"].filter(
+        pl.col("order_line_id") == recosted["order_line_id"]
+    )
+    assert cost["unit_cost"].item() != recosted["unit_cost"], "the new cost did not reach it"
 
 
 def test_product_groups_wait_for_a_mart_build_that_did_not_happen(

@@ -154,7 +154,10 @@ changed_rate_days as (
 
 ),
 
-{%- set costs_unchanged = watermarks[7] %}
+{%- set costs_changed = not watermarks[7] %}
+{%- if costs_changed %}
+{#- what the cost versions are made of changed since the last build (cost_inputs_hash):
+    compare them; otherwise none changed, and the costs need no scan of the lines -#}
 cost_versions as materialized (
 
     select * from {{ ref('int_sku_cost_versions') }}
@@ -164,9 +167,6 @@ cost_versions as materialized (
 added_cost_versions as materialized (
 
     select * from cost_versions
-    {%- if costs_unchanged %}
-    where false  -- what the cost versions are made of did not change
-    {%- endif %}
     except
     select * from {{ cost_state }}
 
@@ -175,15 +175,12 @@ added_cost_versions as materialized (
 removed_cost_versions as materialized (
 
     select * from {{ cost_state }}
-    {%- if costs_unchanged %}
-    where false  -- what the cost versions are made of did not change
-    {%- endif %}
     except
     select * from cost_versions
 
 ),
 
-changed_cost_versions as (
+changed_cost_versions as materialized (
 
     -- the periods whose cost may differ: a version that only ended (or ends no more)
     -- changes the period between its old and its new end; any other, its whole period
@@ -220,6 +217,16 @@ changed_cost_versions as (
         on {{ same_version }}
 
 ),
+
+cost_changed_lines as materialized (
+
+    -- the lines of those SKUs, found before any join: a join of every line to its order
+    -- first would cost a pass over both tables
+    select order_id, part_no from {{ ref('stg_norce__order_items') }}
+    where part_no in (select part_no from changed_cost_versions)
+
+),
+{%- endif %}
 
 changed as materialized (
 
@@ -291,10 +298,11 @@ changed as materialized (
     select order_id from {{ ref('stg_norce__invoices') }}
     where invoice_date in (select date_day from changed_rate_days)
 
+    {%- if costs_changed %}
     -- a cost version of one of its SKUs in force when it was placed changed
     union
     select lines.order_id
-    from {{ ref('stg_norce__order_items') }} as lines
+    from cost_changed_lines as lines
     inner join orders
         on lines.order_id = orders.order_id
     inner join changed_cost_versions as versions
@@ -302,7 +310,7 @@ changed as materialized (
         and orders.application_id = versions.application_id
         and orders.ordered_at >= versions.effective_from
         and orders.ordered_at < versions.effective_to
-    where lines.part_no in (select part_no from changed_cost_versions)
+    {%- endif %}
 ),
 
 changed_now as materialized (
