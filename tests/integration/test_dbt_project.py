@@ -745,6 +745,8 @@ def test_a_scheduled_build_tests_the_rows_loaded_since_the_last_build(
     # A scheduled build (build_marts) after a whole-table pass: a bad row loaded
     # since then fails it; a bad row loaded before waits for the next whole-table pass,
     # which NORCE_FULL_TESTS_EVERY_H=0 asks for at once. dbt's unit tests stay out of both.
+    # Key checks likewise: a row loaded since with the key of an old row fails the
+    # scheduled build; a duplicate between two old rows waits for the whole pass.
     database = copy_of(pipeline, tmp_path)
     con = duckdb.connect(str(database))
     try:
@@ -759,8 +761,19 @@ def test_a_scheduled_build_tests_the_rows_loaded_since_the_last_build(
             'where "Id" = ?',
             [new[0]],
         )
+        con.execute(
+            "insert into raw.order_items select * replace (now() + interval 1 minute as"
+            ' _extracted_at) from raw.order_items where "Id" = (select min("Id") from'
+            " raw.order_items)"
+        )
+        con.execute(
+            'insert into raw.invoice_items select * from raw.invoice_items where "Id" ='
+            ' (select min("Id") from raw.invoice_items)'
+        )
     finally:
         con.close()
+    new_key = "unique_stg_norce__order_items_order_line_id"
+    old_key = "unique_stg_norce__invoice_items_invoice_line_id"
 
     scoped = build_marts(database)
     assert scoped.tests is not None and scoped.tests.startswith("rows loaded since"), scoped.tests
@@ -769,6 +782,7 @@ def test_a_scheduled_build_tests_the_rows_loaded_since_the_last_build(
     assert not any(
         name.startswith("accepted_values_stg_norce__orders_status_id") for name in failed
     )
+    assert new_key in failed and old_key not in failed, failed
     assert not [n for n in scoped.nodes if n.resource_type == "unit_test"]
 
     whole = build_marts(database, full_tests_every_h=0)
@@ -776,6 +790,7 @@ def test_a_scheduled_build_tests_the_rows_loaded_since_the_last_build(
     failed = {n.unique_id.split(".")[2] for n in whole.failed_nodes}
     assert "not_null_stg_norce__orders_currency_id" in failed, failed
     assert any(name.startswith("accepted_values_stg_norce__orders_status_id") for name in failed)
+    assert {new_key, old_key} <= failed, failed
     assert not [n for n in whole.nodes if n.resource_type == "unit_test"]
     con = duckdb.connect(str(database), read_only=True)
     try:
