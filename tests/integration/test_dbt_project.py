@@ -1038,8 +1038,27 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
         .sort("ordered_at", "order_line_id", descending=[True, False])
         .row(0, named=True)
     )
+    # a registered buyer's order without an email hash of its own takes the customer's
+    # (customer_key): the customer row is loaded again with a new hash, the order is not
+    rekeyed = (
+        before.filter(
+            pl.col("buyer_customer_id").is_not_null()
+            & ~pl.col("order_id").is_in([*touched, recosted["order_id"]])
+        )
+        .sort("order_id")
+        .row(0, named=True)
+    )
+    new_hash = "0" * 64
     con = duckdb.connect(str(database))
     try:
+        con.execute(
+            'update raw.orders set "Buyer_EmailAddressHash" = null where "Id" = ?',
+            [rekeyed["order_id"]],
+        )
+        con.execute(
+            'update raw.customers set "EmailAddressHash" = ?, _extracted_at = now() where "Id" = ?',
+            [new_hash, rekeyed["buyer_customer_id"]],
+        )
         con.execute(
             """update raw.product_sku_price_lists
             set "CostUnit" = coalesce(nullif("CostUnit", 0), "CostPurchase", 0) + 7,
@@ -1067,7 +1086,7 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     # orders, so only the models must build (the reconciliation tests may object)
     assert_models_built(incremental.result)
     candidates = fact_candidates(database)
-    assert {moved, removed, first, second, recosted["order_id"]} <= candidates
+    assert {moved, removed, first, second, recosted["order_id"], rekeyed["order_id"]} <= candidates
     assert len(candidates) < before.height / 2
     full = build(database, full_refresh=True)
     assert_models_built(full.result)
@@ -1090,6 +1109,8 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
         pl.col("order_line_id") == recosted["order_line_id"]
     )
     assert cost["unit_cost"].item() != recosted["unit_cost"], "the new cost did not reach it"
+    keys = dict(after.select("order_id", "customer_key").iter_rows())
+    assert keys[rekeyed["order_id"]] == new_hash != rekeyed["customer_key"]
 
 
 def test_product_groups_wait_for_a_mart_build_that_did_not_happen(

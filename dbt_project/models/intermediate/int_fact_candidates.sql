@@ -228,6 +228,22 @@ cost_changed_lines as materialized (
 ),
 {%- endif %}
 
+orders_of_loaded_buyers as materialized (
+
+    -- the stored orders of buyers whose customer row was loaded or found deleted since:
+    -- found first, so that only their customer keys are derived again below
+    select order_id, customer_key from stored_orders
+    where buyer_customer_id in (
+            select "Id" from {{ source('norce', 'customers') }}
+            where _extracted_at > timestamptz '{{ watermarks[6] }}'
+            {%- set present = raw_relation_columns(source('norce', 'customers')) %}
+            {%- if present is not none and '_deleted_at' in present %}
+                or _deleted_at > timestamptz '{{ watermarks[6] }}'
+            {%- endif %}
+        )
+
+),
+
 changed as materialized (
 
     -- source rows loaded since the last build
@@ -275,17 +291,9 @@ changed as materialized (
     union
     select customers.order_id
     from {{ ref('int_order_customers') }} as customers
-    inner join stored_orders
-        on customers.order_id = stored_orders.order_id
-    where stored_orders.buyer_customer_id in (
-            select "Id" from {{ source('norce', 'customers') }}
-            where _extracted_at > timestamptz '{{ watermarks[6] }}'
-            {%- set present = raw_relation_columns(source('norce', 'customers')) %}
-            {%- if present is not none and '_deleted_at' in present %}
-                or _deleted_at > timestamptz '{{ watermarks[6] }}'
-            {%- endif %}
-        )
-        and customers.customer_key is distinct from stored_orders.customer_key
+    inner join orders_of_loaded_buyers as stored
+        on customers.order_id = stored.order_id
+    where customers.customer_key is distinct from stored.customer_key
 
     -- a rate changed on a day the order converts or is costed at
     union
