@@ -10,6 +10,8 @@ their evolution in :mod:`extract.load.tables`, row merges and deletes in
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +25,16 @@ from extract.load import meta
 from extract.load.meta_tables import META_DDL, QUARANTINE_UPGRADE
 from extract.load.state import PartitionState
 
-__all__ = ["Warehouse", "execute", "qi"]
+__all__ = ["CHECKPOINT_HEADROOM", "Warehouse", "execute", "qi"]
+
+CHECKPOINT_HEADROOM = 4
+"""A checkpoint that failed under the buffer cap is done again with this many times
+``memory_limit_mb`` (at least 256 MiB): the one measured need was just above the 64 MiB
+default cap ("failed to pin block ... 63.7 MiB/64.0 MiB used")."""
+
+log = logging.getLogger(__name__)
+
+_NO_AUTO_CHECKPOINT = "'1000000GiB'"
 
 
 def qi(name: str) -> str:
@@ -41,9 +52,12 @@ class Warehouse:
         threads: DuckDB's worker threads for this connection; ``None``: DuckDB's default (one
             per core). The loader passes one (``NORCE_DUCKDB_THREADS``): its parallelism is
             its partitions, and DuckDB's own workers would compete with their decoding.
-        checkpoint_mb: The write-ahead log size at which DuckDB checkpoints
-            (``checkpoint_threshold``); ``None``: DuckDB's default (16 MiB). The loader
-            passes ``NORCE_DUCKDB_CHECKPOINT_MB``.
+        checkpoint_mb: The write-ahead log size at which the log is checkpointed into
+            the file; ``None``: DuckDB's own threshold (16 MiB). The loader passes
+            ``NORCE_DUCKDB_CHECKPOINT_MB``. With a threshold, the warehouse checkpoints
+            itself, after the commit that reaches it (DuckDB's automatic checkpoint inside
+            the commit is turned off), so that a checkpoint is a statement of its own after
+            a durable commit: see :meth:`checkpoint` for why.
 
     Raises:
         StateError: Another process holds the file.
@@ -62,14 +76,12 @@ class Warehouse:
         self.path = path
         self.run_id = run_id
         self.lock = threading.RLock()
+        self._memory_limit_mb = memory_limit_mb
+        self._checkpoint_bytes = None if checkpoint_mb is None else int(checkpoint_mb) << 20
+        self._wal = path.with_name(path.name + ".wal")
+        self._threads = threads
         self.con = _connect(path)
-        execute(self.con, "SET TimeZone = 'UTC'")
-        if memory_limit_mb is not None:
-            execute(self.con, f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
-        if threads is not None:
-            execute(self.con, f"SET threads = {int(threads)}")
-        if checkpoint_mb is not None:
-            execute(self.con, f"SET checkpoint_threshold = '{int(checkpoint_mb)}MiB'")
+        self._configure()
         with self.transaction() as con:
             for stmt in META_DDL:
                 execute(con, stmt)
@@ -81,9 +93,67 @@ class Warehouse:
         """Checkpoint and close the connection."""
         with self.lock:
             try:
-                execute(self.con, "CHECKPOINT")
+                self.checkpoint()
             finally:
                 self.con.close()
+
+    def _configure(self) -> None:
+        execute(self.con, "SET TimeZone = 'UTC'")
+        if self._memory_limit_mb is not None:
+            execute(self.con, f"SET memory_limit = '{int(self._memory_limit_mb)}MiB'")
+        if self._threads is not None:
+            execute(self.con, f"SET threads = {int(self._threads)}")
+        if self._checkpoint_bytes is not None:
+            execute(self.con, f"SET checkpoint_threshold = {_NO_AUTO_CHECKPOINT}")
+
+    def checkpoint(self) -> None:
+        """Write the log into the file.
+
+        A checkpoint pins the blocks it rewrites, and under the buffer cap DuckDB can fail
+        it with a FATAL error ("failed to pin block") that invalidates the database in this
+        process. The committed rows are safe in the log, so the warehouse then opens the
+        file again (which replays the log) and checkpoints with
+        :data:`CHECKPOINT_HEADROOM` times the cap, then goes back to the cap. Raises the
+        second failure, if any.
+        """
+        with self.lock:
+            try:
+                execute(self.con, "CHECKPOINT")
+            except duckdb.FatalException as exc:
+                log.warning(
+                    "DuckDB could not checkpoint %s within its %s MiB cap (%s): reopening it "
+                    "to checkpoint with more room",
+                    self.path,
+                    self._memory_limit_mb,
+                    str(exc).splitlines()[0],
+                )
+                self._checkpoint_again()
+
+    def _checkpoint_again(self) -> None:
+        # an invalidated database may refuse even a close; the new one replays the log
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
+        self.con = _connect(self.path)
+        self._configure()
+        cap = self._memory_limit_mb
+        if cap is not None:
+            execute(self.con, f"SET memory_limit = '{max(CHECKPOINT_HEADROOM * cap, 256)}MiB'")
+        try:
+            execute(self.con, "CHECKPOINT")
+        finally:
+            if cap is not None:
+                execute(self.con, f"SET memory_limit = '{int(cap)}MiB'")
+
+    def _checkpoint_if_due(self) -> None:
+        """Checkpoint once the log has reached ``checkpoint_mb`` (after a commit)."""
+        if self._checkpoint_bytes is None:
+            return
+        try:
+            size = self._wal.stat().st_size
+        except FileNotFoundError:
+            return
+        if size >= self._checkpoint_bytes:
+            self.checkpoint()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -105,6 +175,7 @@ class Warehouse:
             else:
                 try:
                     execute(self.con, "COMMIT")
+                    self._checkpoint_if_due()
                 except duckdb.Error as exc:
                     raise _io_error(exc, self.path) from exc
 

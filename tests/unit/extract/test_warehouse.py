@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pyarrow as pa
@@ -295,3 +296,64 @@ def test_insert_only_batches_skip_deletes_but_a_moved_line_is_stored_once(wh: Wa
 
     assert wh.query("select Id from raw.orders order by Id") == [(1,), (2,)]
     assert wh.query("select Id, OrderId from raw.order_items order by Id") == [(10, 2), (20, 2)]
+
+
+def _log_mib(wh: Warehouse) -> float:
+    wal = wh.path.with_name(wh.path.name + ".wal")
+    return wal.stat().st_size / 2**20 if wal.exists() else 0.0
+
+
+def test_the_log_is_checkpointed_at_the_loader_threshold_not_duckdbs(tmp_path: Path) -> None:
+    """With checkpoint_mb the log grows past DuckDB's own 16 MiB and is written into the
+    file by the commit that reaches the threshold, the buffer cap restored after."""
+    wh = Warehouse(tmp_path / "w.duckdb", run_id="r", memory_limit_mb=64, checkpoint_mb=48)
+    logged: list[float] = []
+    try:
+        # commits smaller than a row group, like the loader's batches (DuckDB writes a
+        # larger append straight to the file, not to the log): about 3.2 MiB each
+        for start in range(0, 1_000_000, 50_000):
+            with wh.transaction() as con:
+                con.execute("create table if not exists t (payload varchar)")
+                con.execute(
+                    "insert into t select md5(i::varchar) || md5((i + 1)::varchar)"
+                    f" from range({start}, {start + 50_000}) r(i)"
+                )
+            logged.append(_log_mib(wh))
+        limit = wh.query("select current_setting('memory_limit')")[0][0]
+    finally:
+        wh.close()
+    assert max(logged) > 20  # DuckDB's 16 MiB threshold would have checkpointed
+    assert max(logged) < 48  # the commit that reached 48 MiB checkpointed
+    assert any(after < before for before, after in pairwise(logged))
+    assert limit in ("64.0 MiB", "67.1 MB"), limit
+    assert _log_mib(wh) == 0  # close checkpoints the rest
+
+
+def test_a_checkpoint_that_fails_under_the_cap_is_done_again_with_room(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DuckDB fails a checkpoint that needs more than its memory limit with a FATAL error
+    that invalidates the database; the warehouse reopens the file (the committed rows are
+    in the log), checkpoints with CHECKPOINT_HEADROOM times the cap, and goes on."""
+    wh = Warehouse(tmp_path / "w.duckdb", run_id="r", memory_limit_mb=64, checkpoint_mb=64)
+    try:
+        for start in range(0, 300_000, 50_000):
+            with wh.transaction() as con:
+                con.execute("create table if not exists t (payload varchar, n bigint)")
+                con.execute(
+                    f"insert into t select md5(i::varchar), i from range({start}, {start + 50_000})"
+                    " r(i)"
+                )
+        assert _log_mib(wh) > 5
+        wh.con.execute("set memory_limit = '2MiB'")  # a checkpoint that needs more than this
+        with caplog.at_level("WARNING", logger="extract.load.warehouse"):
+            wh.checkpoint()
+        assert "could not checkpoint" in caplog.text
+        assert _log_mib(wh) == 0
+        assert wh.query("select count(*), sum(n) from t") == [(300_000, 44_999_850_000)]
+        assert wh.query("select current_setting('memory_limit')")[0][0] in ("64.0 MiB", "67.1 MB")
+        with wh.transaction() as con:  # the reopened connection is the warehouse's now
+            con.execute("insert into t values ('after', 1)")
+        assert wh.query("select count(*) from t") == [(300_001,)]
+    finally:
+        wh.close()
