@@ -243,7 +243,7 @@ class WarehouseSettings:
         "most `NORCE_DUCKDB_MEMORY_MB`. Each checkpoint rewrites the last, partly filled row "
         "group of every table it touched: at DuckDB's 16 MiB nearly every commit does (measured "
         "at 300k orders: 11% fewer rows/s). The log is replayed after a crash either way. "
-        "A checkpoint DuckDB fails under the cap (a fatal \"failed to pin block\") is done "
+        'A checkpoint DuckDB fails under the cap (a fatal "failed to pin block") is done '
         "again with 4x the cap (at least 256 MiB)",
     )
     dbt_memory_limit_mb: int | None = setting(
