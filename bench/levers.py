@@ -85,10 +85,10 @@ def measure(scale: float, concurrency: int, workdir: Path, seed: int = 42) -> di
             observe(
                 sim, "record", {"query": query.to_json(), "token": token, "directory": recording}
             )
-        for name, limit in (("loader", None), ("loader_capped", DUCKDB_LIMIT)):
+        for name, limit in (("loader", None), ("loader_capped", DUCKDB_LIMIT_MB)):
             params = {"directory": recording, "warehouse": str(base / name / "norce.duckdb")}
             if limit:
-                params["duckdb_memory_limit"] = limit
+                params["duckdb_memory_limit_mb"] = limit
             result = run_child("loader", params)
             result["rows_per_s"] = _rate(result["rows"], result["wall_s"])
             out[name] = result

@@ -98,7 +98,7 @@ def _pin_one_core() -> int:
 
 
 def _replay(
-    directory: Path, warehouse_path: Path, memory_limit: str | None = None
+    directory: Path, warehouse_path: Path, memory_limit_mb: int | None = None
 ) -> dict[str, Any]:
     """Decode and load every recorded page; the loop the figures are about."""
     index = json.loads((directory / INDEX).read_text())
@@ -122,13 +122,10 @@ def _replay(
     warehouse = Warehouse(
         warehouse_path,
         run_id="bench-replay",
-        memory_limit_mb=defaults.memory_limit_mb,
+        memory_limit_mb=memory_limit_mb or defaults.memory_limit_mb,
         threads=defaults.duckdb_threads,
-        checkpoint_mb=defaults.checkpoint_mb,
+        checkpoint_mb=memory_limit_mb or defaults.checkpoint_mb,
     )
-    if memory_limit is not None:
-        warehouse.con.execute(f"SET memory_limit = '{memory_limit}'")
-        warehouse.con.execute(f"SET checkpoint_threshold = '{memory_limit}'")
     ensure_tables(warehouse, plan)
     # a first load into an empty warehouse: the loader's insert-only batches
     # (extract.load.merge.range_is_empty holds), as a partition's first pass writes them
@@ -174,8 +171,9 @@ def _replay(
 def run(params: dict[str, Any]) -> dict[str, Any]:
     """Replay the recording in ``params["directory"]`` into ``params["warehouse"]``.
 
-    ``params["duckdb_memory_limit"]`` (e.g. ``"256MB"``), when given, caps DuckDB's buffer
-    manager on the warehouse connection: a what-if for the memory figures.
+    ``params["duckdb_memory_limit_mb"]`` (MiB), when given, caps DuckDB's buffer manager on
+    the warehouse connection, with the checkpoint threshold at the cap: a what-if for the
+    memory figures.
 
     Returns:
         ``cpu`` pinned to, ``pages``, ``rows`` (orders + items + infos), ``bytes``,
@@ -184,7 +182,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     """
     cpu = _pin_one_core()
     result = _replay(
-        Path(params["directory"]), Path(params["warehouse"]), params.get("duckdb_memory_limit")
+        Path(params["directory"]), Path(params["warehouse"]), params.get("duckdb_memory_limit_mb")
     )
     return {"cpu": cpu, **result}
 
