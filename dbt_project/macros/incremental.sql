@@ -65,3 +65,113 @@
     {%- do parts.append('freight:' ~ (var('freight_part_nos') | join(','))) -%}
     {{ return(local_md5(parts | join('|'))) }}
 {%- endmacro %}
+
+
+{% macro cost_versions_change(state) -%}
+    {#- How the cost versions (int_sku_cost_versions) may differ from the ones the facts
+        were last built with (int_fact_state_costs), judged from this build's
+        int_fact_watermarks against the last build's int_fact_state (``state``):
+
+        * 'none': what the versions are made of hashes as it did (cost_inputs_hash);
+        * 'since': only price rows that the snapshot (snap_sku_prices) versioned or closed
+          after the last build's snapshot time (returned as ``since``): the applications and
+          their price lists hash as they did, and the snapshot as it stood at that time
+          (its later rows left out, its later closes undone) hashes as it did then. A
+          version depends on its own price row's history only, so the others are unchanged;
+        * 'all': anything else -- compare every version.
+
+        Returns a mapping: mode, since (timestamp text or none), why (for the SQL). -#}
+    {%- set needed = ['cost_inputs_hash', 'cost_lookups_hash', 'prices_snapshot_at',
+        'prices_snapshot_hash'] -%}
+    {%- if not execute or state is none -%}
+        {{ return({'mode': 'all', 'since': none, 'why': 'no state of a previous build'}) }}
+    {%- endif -%}
+    {%- set stored_columns = adapter.get_columns_in_relation(state)
+        | map(attribute='name') | map('lower') | list -%}
+    {%- for column in needed if column not in stored_columns -%}
+        {{ return({'mode': 'all', 'since': none,
+            'why': 'the state of the last build has no ' ~ column}) }}
+    {%- endfor -%}
+    {%- set snapshot = ref('snap_sku_prices') -%}
+    {%- set found = run_query(
+        "select state.cost_inputs_hash = now_.cost_inputs_hash,"
+        ~ " state.cost_lookups_hash = now_.cost_lookups_hash"
+        ~ " and state.prices_snapshot_hash = ("
+        ~ "   select hash(count(*), bit_xor(hash(snapshot))) from ("
+        ~ "     select * replace (case when dbt_valid_to > state.prices_snapshot_at then null"
+        ~ "       else dbt_valid_to end as dbt_valid_to)"
+        ~ "     from " ~ snapshot ~ " where dbt_valid_from <= state.prices_snapshot_at"
+        ~ "   ) as snapshot),"
+        ~ " cast(state.prices_snapshot_at as varchar)"
+        ~ " from " ~ state ~ " as state, " ~ ref('int_fact_watermarks') ~ " as now_"
+    ) -%}
+    {%- if found.rows | length != 1 -%}
+        {{ return({'mode': 'all', 'since': none, 'why': 'no state of a previous build'}) }}
+    {%- endif -%}
+    {%- set row = found.rows[0] -%}
+    {%- if row[0] -%}
+        {{ return({'mode': 'none', 'since': none, 'why': 'cost inputs unchanged'}) }}
+    {%- elif row[1] and row[2] is not none -%}
+        {{ return({'mode': 'since', 'since': row[2],
+            'why': 'price rows the snapshot changed after ' ~ row[2]}) }}
+    {%- else -%}
+        {{ return({'mode': 'all', 'since': none,
+            'why': 'applications, their price lists or the older snapshot changed'}) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro changed_price_rows(since) -%}
+    {#- The price rows (part_no, price_list_id, quantity_break) the snapshot versioned or
+        closed after ``since`` (see cost_versions_change). -#}
+    select distinct part_no, price_list_id, quantity_break
+    from {{ ref('snap_sku_prices') }}
+    where dbt_valid_from > timestamp '{{ since }}' or dbt_valid_to > timestamp '{{ since }}'
+{%- endmacro %}
+
+
+{% macro of_price_rows(relation, price_rows) -%}
+    {#- The cost versions in ``relation`` of the price rows in ``price_rows``. -#}
+    select versions.*
+    from {{ relation }} as versions
+    semi join {{ price_rows }} as price_rows
+        on versions.part_no = price_rows.part_no
+        and versions.price_list_id = price_rows.price_list_id
+        and versions.quantity_break = price_rows.quantity_break
+{%- endmacro %}
+
+
+{% macro cost_state_change() -%}
+    {#- What int_fact_state_costs replaces in this build (see cost_versions_change): every
+        version on a first or full-refresh build and when the facts' code changed. -#}
+    {%- if not execute or not is_incremental() -%}
+        {{ return({'mode': 'all', 'since': none, 'why': 'a new table'}) }}
+    {%- endif -%}
+    {%- set state = fact_state_relation('int_fact_state') -%}
+    {%- if state is not none -%}
+        {%- set stored = run_query("select code_fingerprint from " ~ state) -%}
+        {%- if stored.rows | length != 1 or stored.rows[0][0] != fact_code_fingerprint() -%}
+            {{ return({'mode': 'all', 'since': none, 'why': 'the code of the facts changed'}) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(cost_versions_change(state)) }}
+{%- endmacro %}
+
+
+{% macro replace_cost_state() -%}
+    {#- Pre-hook of int_fact_state_costs: remove the versions it inserts anew. -#}
+    {%- set change = cost_state_change() -%}
+    {%- if not is_incremental() or change.mode == 'none' -%}
+        select 1
+    {%- elif change.mode == 'since' -%}
+        delete from {{ this }} as versions
+        where exists (
+            select 1 from ({{ changed_price_rows(change.since) }}) as price_rows
+            where versions.part_no = price_rows.part_no
+                and versions.price_list_id = price_rows.price_list_id
+                and versions.quantity_break = price_rows.quantity_break
+        )
+    {%- else -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}

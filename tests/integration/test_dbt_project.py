@@ -15,6 +15,7 @@ Marts are read into polars right after each build, so tests do not depend on run
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -1111,6 +1112,106 @@ def test_changes_beside_the_changed_orders_reach_the_incremental_facts(
     assert cost["unit_cost"].item() != recosted["unit_cost"], "the new cost did not reach it"
     keys = dict(after.select("order_id", "customer_key").iter_rows())
     assert keys[rekeyed["order_id"]] == new_hash != rekeyed["customer_key"]
+
+
+def cost_modes(built: Build) -> tuple[str, str]:
+    """How the build compared the cost versions (int_fact_candidates) and brought their
+    state up to date (int_fact_state_costs): none, since or all."""
+    models = built.result.target_path / "compiled" / "norce_warehouse" / "models" / "intermediate"
+    found = []
+    for model, verb in (("int_fact_candidates", "compared"), ("int_fact_state_costs", "replaced")):
+        match = re.search(rf"-- cost versions {verb}: (\w+)", (models / f"{model}.sql").read_text())
+        assert match, model
+        found.append(match.group(1))
+    return found[0], found[1]
+
+
+def assert_cost_state_is_current(database: Path) -> None:
+    """int_fact_state_costs holds exactly the cost versions the facts were built with."""
+    differ = query(
+        database,
+        """select count(*) as n from (
+            (select * from intermediate.int_sku_cost_versions
+             except all select * from intermediate.int_fact_state_costs)
+            union all
+            (select * from intermediate.int_fact_state_costs
+             except all select * from intermediate.int_sku_cost_versions)
+        )""",
+    )
+    assert differ["n"].item() == 0
+
+
+def test_cost_versions_are_compared_only_where_their_inputs_changed(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Lookups loaded again unchanged: no comparison. A price row changed: only its
+    versions. An application's price list changed: all of them. Each time the cost state
+    ends up equal to the versions, and the facts equal a full refresh."""
+    database = copy_of(pipeline, tmp_path)
+    lines = pipeline.first.marts["fct_order_lines"]
+    recosted = (
+        lines.filter(pl.col("unit_cost").is_not_null() & ~pl.col("is_freight"))
+        .sort("ordered_at", "order_line_id", descending=[True, False])
+        .row(0, named=True)
+    )
+
+    def edit(*statements: str) -> None:
+        con = duckdb.connect(str(database))
+        try:
+            for statement in statements:
+                con.execute(statement)
+        finally:
+            con.close()
+
+    # every lookup set is loaded whole each run: new load columns, the same rows
+    edit(
+        *(
+            f"update raw.{table} set _extracted_at = now(), _load_id = 'reloaded'"
+            for table in ("applications", "application_price_lists")
+        )
+    )
+    reloaded = build(database)
+    assert_models_built(reloaded.result)
+    assert cost_modes(reloaded) == ("none", "none")
+    assert_cost_state_is_current(database)
+
+    # one SKU's price rows get a new cost, dated before its latest order line
+    edit(
+        f"""update raw.product_sku_price_lists
+        set "CostUnit" = coalesce(nullif("CostUnit", 0), "CostPurchase", 0) + 7,
+            "Updated" = timestamptz '{recosted["ordered_at"]}' - interval 1 day,
+            _extracted_at = now()
+        where "PartNo" = '{recosted["part_no"]}'"""
+    )
+    priced = build(database)
+    assert_models_built(priced.result)
+    assert cost_modes(priced) == ("since", "since")
+    assert recosted["order_id"] in fact_candidates(database)
+    assert len(fact_candidates(database)) < lines["order_id"].n_unique() / 2
+    assert_cost_state_is_current(database)
+    cost = priced.marts["fct_order_lines"].filter(
+        pl.col("order_line_id") == recosted["order_line_id"]
+    )
+    assert cost["unit_cost"].item() != recosted["unit_cost"], "the new cost did not reach it"
+
+    # an application's price list is no longer its primary one
+    edit(
+        """update raw.application_price_lists set "IsPrimary" = not "IsPrimary",
+            _extracted_at = now()
+        where ("ApplicationId", "PriceListId") = (
+            select ("ApplicationId", "PriceListId") from raw.application_price_lists
+            order by all limit 1)"""
+    )
+    relisted = build(database)
+    assert_models_built(relisted.result)
+    assert cost_modes(relisted) == ("all", "all")
+    assert_cost_state_is_current(database)
+
+    full = build(database, full_refresh=True)
+    assert_models_built(full.result)
+    for name in MARTS:
+        got, rebuilt = relisted.marts[name], full.marts[name]
+        assert got.sort(got.columns).equals(rebuilt.sort(got.columns)), name
 
 
 def test_product_groups_wait_for_a_mart_build_that_did_not_happen(

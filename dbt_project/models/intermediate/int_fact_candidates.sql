@@ -16,7 +16,9 @@
       day or the day of one of its documents;
     * a cost version (int_sku_cost_versions) of one of its SKUs that changed in the
       period the order was placed in (a version that only ended: between its old and its
-      new end);
+      new end). Only the versions whose inputs changed are compared (macro
+      cost_versions_change): none when nothing they are made of changed, the versions of
+      the price rows the snapshot changed since the last build when only prices changed;
     * the first order of every customer of the orders above, as stored and as it is now.
 
     is_first_order says whether the order is its customer's first that is not cancelled
@@ -61,9 +63,8 @@
             ~ " coalesce(cast(invoices_extracted_at as varchar), '-infinity'),"
             ~ " coalesce(cast(invoice_items_extracted_at as varchar), '-infinity'),"
             ~ " coalesce(reporting_currency_code, ''), code_fingerprint,"
-            ~ " coalesce(cast(customers_extracted_at as varchar), '-infinity'),"
-            ~ " cast(cost_inputs_hash as varchar) = (select cast(cost_inputs_hash as varchar) from "
-            ~ ref('int_fact_watermarks') ~ ") from " ~ state
+            ~ " coalesce(cast(customers_extracted_at as varchar), '-infinity')"
+            ~ " from " ~ state
         ) -%}
         {%- set current_currency = run_query(
             "select coalesce(max(reporting_currency_code), '') from "
@@ -89,6 +90,7 @@
 -- depends_on: {{ ref('int_sku_cost_versions') }}, {{ ref('int_reporting_currency') }}
 -- depends_on: {{ ref('stg_norce__order_items') }}, {{ ref('stg_norce__invoices') }}
 -- depends_on: {{ ref('stg_norce__invoice_items') }}, {{ ref('int_fact_watermarks') }}
+-- depends_on: {{ ref('snap_sku_prices') }}
 with
 
 orders as (
@@ -154,27 +156,55 @@ changed_rate_days as (
 
 ),
 
-{%- set costs_changed = not watermarks[7] %}
-{%- if costs_changed %}
-{#- what the cost versions are made of changed since the last build (cost_inputs_hash):
-    compare them; otherwise none changed, and the costs need no scan of the lines -#}
+{%- set costs = cost_versions_change(state) %}
+{%- set costs_changed = costs.mode != 'none' %}
+-- cost versions compared: {{ costs.mode }} ({{ costs.why }})
+{% if costs.mode == 'since' -%}
+{#- only price rows the snapshot changed since the last build: compare their versions -#}
+changed_price_rows as materialized (
+
+    {{ changed_price_rows(costs.since) }}
+
+),
+
+cost_versions as materialized (
+
+    {{ of_price_rows(ref('int_sku_cost_versions'), 'changed_price_rows') }}
+
+),
+
+stored_cost_versions as materialized (
+
+    {{ of_price_rows(cost_state, 'changed_price_rows') }}
+
+),
+{%- elif costs.mode == 'all' %}
+{#- what the cost versions are made of changed otherwise: compare them all -#}
 cost_versions as materialized (
 
     select * from {{ ref('int_sku_cost_versions') }}
 
 ),
 
+stored_cost_versions as not materialized (
+
+    select * from {{ cost_state }}
+
+),
+{%- endif %}
+{%- if costs_changed %}
+
 added_cost_versions as materialized (
 
     select * from cost_versions
     except
-    select * from {{ cost_state }}
+    select * from stored_cost_versions
 
 ),
 
 removed_cost_versions as materialized (
 
-    select * from {{ cost_state }}
+    select * from stored_cost_versions
     except
     select * from cost_versions
 
