@@ -21,6 +21,7 @@ WORKLOADS: dict[str, str] = {
     "record": "bench.replay:record",
     "loader": "bench.replay:run",
     "loader_profile": "bench.replay:profile",
+    "loader_floors": "bench.replay:floors",
     "cycle": "bench.cycle:run",
 }
 """Workload name -> ``module:function`` taking the params dict and returning a dict."""

@@ -155,6 +155,9 @@ def _loader(workdir: Path) -> dict[str, Any]:
     if loader["rows_per_s"] < TARGET_LOADER_ROWS_S:
         params["warehouse"] = str(workdir / "replay-prof" / "norce.duckdb")
         loader["profile"] = run_child("loader_profile", params)
+        loader["floors"] = run_child(
+            "loader_floors", {**params, "warehouse": str(workdir / "floors" / "n.duckdb")}
+        )
     return loader
 
 

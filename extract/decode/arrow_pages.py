@@ -135,12 +135,11 @@ class ArrowPageReader:
             explicit_schema=self._schema, unexpected_field_behavior="ignore"
         )
 
-    def __call__(self, body: bytes) -> ArrowPage:
-        """Read one page.
+    def parse(self, body: bytes) -> pa.Table:
+        """The page's JSON as one row of the plan's schema, checked (valid UTF-8 text).
 
         Raises:
-            Unsupported: Anything but a well-formed page whose every value reads exactly
-                as planned (the caller decodes it the exact way instead).
+            Unsupported: The reader refused the page.
         """
         try:
             table = pajson.read_json(
@@ -152,6 +151,16 @@ class ArrowPageReader:
             table.validate(full=True)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
             raise Unsupported(str(exc)) from None
+        return table
+
+    def __call__(self, body: bytes) -> ArrowPage:
+        """Read one page.
+
+        Raises:
+            Unsupported: Anything but a well-formed page whose every value reads exactly
+                as planned (the caller decodes it the exact way instead).
+        """
+        table = self.parse(body)
         if table.num_rows != 1:
             raise Unsupported("not one JSON object")
         listed = table.column("value").chunk(0) if table.column("value").num_chunks == 1 else None
