@@ -197,14 +197,17 @@ def floors(params: dict[str, Any]) -> dict[str, Any]:
     Each step alone, over every recorded page: reading the bodies; Arrow's JSON reader
     parsing them against the plan's schema, with its UTF-8 check (the parse the loader
     uses, :meth:`ArrowPageReader.parse`); ``msgspec`` parsing the same bytes into Python
-    objects (the fastest whole JSON parse here, for reference); DuckDB storing the decoded
-    rows of every table in one transaction into an empty file with no buffer cap, its
-    checkpoint included (the loader's insert, :func:`merge_batch`, insert-only). The loader
-    path does all of read, parse and store, so it cannot be faster than their sum.
+    objects (the fastest whole JSON parse here, for reference); the loader's whole decode
+    (:class:`PageDecoder`: the parse, typing, key rules, hashing of personal fields);
+    DuckDB storing the decoded rows of every table in one transaction into an empty file
+    with no buffer cap, its checkpoint included (the loader's insert, :func:`merge_batch`,
+    insert-only). The loader path does all of read, decode and store, so it cannot be
+    faster than their sum, nor than read + parse + store with any typing.
 
     Returns:
-        ``rows``, ``bytes``, ``read_s``, ``parse_s``, ``msgspec_s``, ``store_s`` and
-        ``floor_rows_per_s`` (rows / (read + parse + store)).
+        ``rows``, ``bytes``, ``read_s``, ``parse_s``, ``msgspec_s``, ``decode_s``,
+        ``store_s``, ``floor_rows_per_s`` (rows / (read + parse + store)) and
+        ``decode_floor_rows_per_s`` (rows / (read + decode + store)).
     """
     _pin_one_core()
     directory = Path(params["directory"])
@@ -232,6 +235,7 @@ def floors(params: dict[str, Any]) -> dict[str, Any]:
 
     parse_s = pass_s(reader.parse)
     msgspec_s = pass_s(msgspec.json.decode)
+    decode_s = pass_s(decoder)
     decoded: dict[str, list[pa.Table]] = {}
     for path in paths:
         for name, table in decoder(path.read_bytes()).tables.items():
@@ -254,7 +258,9 @@ def floors(params: dict[str, Any]) -> dict[str, Any]:
         "parse_s": round(parse_s, 3),
         "msgspec_s": round(msgspec_s, 3),
         "store_s": round(store_s, 3),
+        "decode_s": round(decode_s, 3),
         "floor_rows_per_s": round(rows / max(read_s + parse_s + store_s, 1e-9)),
+        "decode_floor_rows_per_s": round(rows / max(read_s + decode_s + store_s, 1e-9)),
     }
 
 
