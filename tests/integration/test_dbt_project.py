@@ -1144,10 +1144,10 @@ def assert_cost_state_is_current(database: Path) -> None:
 def test_cost_versions_are_compared_only_where_their_inputs_changed(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """Lookups loaded again unchanged: no comparison. A price row changed: only its
-    versions. An application's price list changed, or the snapshot's past: all of them.
-    Each time the cost state ends up equal to the versions, and the facts equal a full
-    refresh."""
+    """A state from before these hashes: every version, once. Lookups loaded again
+    unchanged: no comparison. A price row changed: only its versions. An application's
+    price list changed, or the snapshot's past: all of them. Each time the cost state ends
+    up equal to the versions, and the facts equal a full refresh."""
     database = copy_of(pipeline, tmp_path)
     lines = pipeline.first.marts["fct_order_lines"]
     recosted = (
@@ -1163,6 +1163,16 @@ def test_cost_versions_are_compared_only_where_their_inputs_changed(
                 con.execute(statement)
         finally:
             con.close()
+
+    # a state written before it kept what the versions are made of: all of them, once
+    edit(
+        "alter table intermediate.int_fact_state drop column cost_lookups_hash",
+        "update intermediate.int_fact_state_costs set unit_cost = unit_cost + 1",
+    )
+    upgraded = build(database)
+    assert_models_built(upgraded.result)
+    assert cost_modes(upgraded) == ("all", "all")
+    assert_cost_state_is_current(database)
 
     # every lookup set is loaded whole each run: new load columns, the same rows
     edit(

@@ -5,8 +5,10 @@
 
     Norce keeps cost on price rows (CostUnit, else CostPurchase; 0 = not populated), in
     the price list's currency. A version is in force from effective_from (the source's
-    Updated where it dates the change, else when a run first saw it) to effective_to; the
-    first version of a row also covers everything before it, since nothing older is known.
+    Updated where it dates the change, else when a run first saw it) to effective_to, the
+    earliest effective_from of the row's later versions (a change dated before the one
+    before it leaves that one no period); the first version of a row also covers
+    everything before it, since nothing older is known.
     The preference columns rank the rows for an application (int_order_line_costs picks):
     its own price lists first, its primary one first, active rows, the lowest quantity
     break, the lowest price list id.
@@ -18,8 +20,12 @@ versions as (
     select
         *,
         row_number() over (partition by price_row_key order by dbt_valid_from) as version_number,
-        lead(coalesce(changed_at, dbt_valid_from)) over (
+        -- the earliest start of any later version: a later version dated before an
+        -- earlier one (a backdated change) ends that one too, so that no two versions
+        -- of a price row are ever in force at once
+        min(coalesce(changed_at, dbt_valid_from)) over (
             partition by price_row_key order by dbt_valid_from
+            rows between 1 following and unbounded following
         ) as next_effective_from
     from {{ ref('snap_sku_prices') }}
 
