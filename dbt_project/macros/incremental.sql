@@ -92,18 +92,11 @@
         {{ return({'mode': 'all', 'since': none,
             'why': 'the state of the last build has no ' ~ column}) }}
     {%- endfor -%}
-    {%- set snapshot = ref('snap_sku_prices') -%}
+    {%- set pair = " from " ~ state ~ " as state, " ~ ref('int_fact_watermarks') ~ " as now_" -%}
     {%- set found = run_query(
         "select state.cost_inputs_hash = now_.cost_inputs_hash,"
-        ~ " state.cost_lookups_hash = now_.cost_lookups_hash"
-        ~ " and state.prices_snapshot_hash = ("
-        ~ "   select hash(count(*), bit_xor(hash(snapshot))) from ("
-        ~ "     select * replace (case when dbt_valid_to > state.prices_snapshot_at then null"
-        ~ "       else dbt_valid_to end as dbt_valid_to)"
-        ~ "     from " ~ snapshot ~ " where dbt_valid_from <= state.prices_snapshot_at"
-        ~ "   ) as snapshot),"
-        ~ " cast(state.prices_snapshot_at as varchar)"
-        ~ " from " ~ state ~ " as state, " ~ ref('int_fact_watermarks') ~ " as now_"
+        ~ " state.cost_lookups_hash = now_.cost_lookups_hash,"
+        ~ " cast(state.prices_snapshot_at as varchar)" ~ pair
     ) -%}
     {%- if found.rows | length != 1 -%}
         {{ return({'mode': 'all', 'since': none, 'why': 'no state of a previous build'}) }}
@@ -111,13 +104,25 @@
     {%- set row = found.rows[0] -%}
     {%- if row[0] -%}
         {{ return({'mode': 'none', 'since': none, 'why': 'cost inputs unchanged'}) }}
-    {%- elif row[1] and row[2] is not none -%}
-        {{ return({'mode': 'since', 'since': row[2],
-            'why': 'price rows the snapshot changed after ' ~ row[2]}) }}
-    {%- else -%}
-        {{ return({'mode': 'all', 'since': none,
-            'why': 'applications, their price lists or the older snapshot changed'}) }}
     {%- endif -%}
+    {%- if row[1] and row[2] is not none -%}
+        {#- the snapshot as it stood then: its later rows left out, its later closes undone -#}
+        {%- set past = run_query(
+            "select state.prices_snapshot_hash = ("
+            ~ " select hash(count(*), bit_xor(hash(snapshot))) from ("
+            ~ "   select * replace (case when dbt_valid_to > state.prices_snapshot_at"
+            ~ "     then null else dbt_valid_to end as dbt_valid_to)"
+            ~ "   from " ~ ref('snap_sku_prices')
+            ~ "   where dbt_valid_from <= state.prices_snapshot_at"
+            ~ " ) as snapshot)" ~ pair
+        ) -%}
+        {%- if past.rows[0][0] -%}
+            {{ return({'mode': 'since', 'since': row[2],
+                'why': 'price rows the snapshot changed after ' ~ row[2]}) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return({'mode': 'all', 'since': none,
+        'why': 'applications, their price lists or the older snapshot changed'}) }}
 {%- endmacro %}
 
 
@@ -130,14 +135,20 @@
 {%- endmacro %}
 
 
+{% macro same_price_row(versions, price_rows) -%}
+    {#- A version (or price row) and a price row with the same key. -#}
+    {{ versions }}.part_no = {{ price_rows }}.part_no
+    and {{ versions }}.price_list_id = {{ price_rows }}.price_list_id
+    and {{ versions }}.quantity_break = {{ price_rows }}.quantity_break
+{%- endmacro %}
+
+
 {% macro of_price_rows(relation, price_rows) -%}
     {#- The cost versions in ``relation`` of the price rows in ``price_rows``. -#}
     select versions.*
     from {{ relation }} as versions
     semi join {{ price_rows }} as price_rows
-        on versions.part_no = price_rows.part_no
-        and versions.price_list_id = price_rows.price_list_id
-        and versions.quantity_break = price_rows.quantity_break
+        on {{ same_price_row('versions', 'price_rows') }}
 {%- endmacro %}
 
 
@@ -167,9 +178,7 @@
         delete from {{ this }} as versions
         where exists (
             select 1 from ({{ changed_price_rows(change.since) }}) as price_rows
-            where versions.part_no = price_rows.part_no
-                and versions.price_list_id = price_rows.price_list_id
-                and versions.quantity_break = price_rows.quantity_break
+            where {{ same_price_row('versions', 'price_rows') }}
         )
     {%- else -%}
         delete from {{ this }}

@@ -18,7 +18,8 @@
       period the order was placed in (a version that only ended: between its old and its
       new end). Only the versions whose inputs changed are compared (macro
       cost_versions_change): none when nothing they are made of changed, the versions of
-      the price rows the snapshot changed since the last build when only prices changed;
+      the price rows the snapshot changed since the last build when only prices changed,
+      all of them otherwise;
     * the first order of every customer of the orders above, as stored and as it is now.
 
     is_first_order says whether the order is its customer's first that is not cancelled
