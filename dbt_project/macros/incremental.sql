@@ -109,7 +109,7 @@
         {#- the snapshot as it stood then: its later rows left out, its later closes undone -#}
         {%- set past = run_query(
             "select state.prices_snapshot_hash = ("
-            ~ " select hash(count(*), bit_xor(hash(snapshot))) from ("
+            ~ " select " ~ row_set_hash('snapshot') ~ " from ("
             ~ "   select * replace (case when dbt_valid_to > state.prices_snapshot_at"
             ~ "     then null else dbt_valid_to end as dbt_valid_to)"
             ~ "   from " ~ ref('snap_sku_prices')
@@ -123,6 +123,14 @@
     {%- endif -%}
     {{ return({'mode': 'all', 'since': none,
         'why': 'applications, their price lists or the older snapshot changed'}) }}
+{%- endmacro %}
+
+
+{% macro row_set_hash(alias) -%}
+    {#- One hash of the rows of ``alias`` (a relation alias in a query), whatever their
+        order: equal sets give equal hashes. int_fact_watermarks and cost_versions_change
+        hash the price snapshot with it, so the two hashes compare. -#}
+    hash(count(*), bit_xor(hash({{ alias }})))
 {%- endmacro %}
 
 

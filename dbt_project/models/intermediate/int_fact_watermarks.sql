@@ -14,7 +14,7 @@ prices_snapshot as (
     select
         max(greatest(dbt_valid_from, coalesce(dbt_valid_to, dbt_valid_from)))
             as prices_snapshot_at,
-        hash(count(*), bit_xor(hash(snapshot))) as prices_snapshot_hash
+        {{ row_set_hash('snapshot') }} as prices_snapshot_hash
     from {{ ref('snap_sku_prices') }} as snapshot
 
 ),
@@ -24,13 +24,13 @@ cost_lookups as (
     -- the other inputs of int_sku_cost_versions, without the loader's columns: a lookup
     -- set is loaded whole every run, which alone changes nothing
     select hash((
-        select hash(count(*), bit_xor(hash(price_lists)))
+        select {{ row_set_hash('price_lists') }}
         from (
             select * exclude (_load_id, _extracted_at)
             from {{ ref('stg_norce__application_price_lists') }}
         ) as price_lists
     ), (
-        select hash(count(*), bit_xor(hash(applications)))
+        select {{ row_set_hash('applications') }}
         from (
             select * exclude (_load_id, _extracted_at)
             from {{ ref('stg_norce__applications') }}
