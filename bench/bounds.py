@@ -159,7 +159,8 @@ def _loader(results: dict[str, Any]) -> list[str]:
     if floor:
         lines[-1:] = [
             "- What the libraries need at least on this core, each step alone over the same "
-            f"pages: reading the bodies {floor['read_s']:.2f} s; Arrow's JSON reader parsing "
+            f"pages: reading the bodies {floor['read_s']:.2f} s, fetching them through the "
+            f"loop's httpx client {floor['fetch_s']:.2f} s; Arrow's JSON reader parsing "
             f"them against the plan's schema {floor['parse_s']:.2f} s (msgspec's parse into "
             f"Python objects, for reference: {floor['msgspec_s']:.2f} s); DuckDB storing "
             f"every decoded row in one transaction with no buffer cap, checkpoint included, "
