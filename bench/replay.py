@@ -101,22 +101,31 @@ def _pin_one_core() -> int:
     return cpu
 
 
+def _pages_transport(
+    directory: Path, index: list[dict[str, Any]], served: list[int] | None = None
+) -> httpx.MockTransport:
+    """Serves the recorded pages by URL, adding each body's size to ``served[0]``.
+
+    A body is read per request (from the page cache after recording) rather than held:
+    the process's peak RSS then shows what decode + load need, as in a real run.
+    """
+    files = {entry["url"]: directory / entry["file"] for entry in index}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = files[str(request.url)].read_bytes()
+        if served is not None:
+            served[0] += len(body)
+        return httpx.Response(200, content=body)
+
+    return httpx.MockTransport(handler)
+
+
 def _replay(
     directory: Path, warehouse_path: Path, memory_limit_mb: int | None = None
 ) -> dict[str, Any]:
     """Decode and load every recorded page; the loop the figures are about."""
     index = json.loads((directory / INDEX).read_text())
-    files = {entry["url"]: directory / entry["file"] for entry in index}
-    nbytes = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        # Read per request (from the page cache after recording) rather than holding every
-        # body: the process's peak RSS then shows what decode + load need, as in a real run.
-        nonlocal nbytes
-        body = files[str(request.url)].read_bytes()
-        nbytes += len(body)
-        return httpx.Response(200, content=body)
-
+    served = [0]
     plan = _plan(directory)
     privacy = PrivacyPolicy(DEFAULT_PII_SALT)
     decoder = PageDecoder(plan, privacy)
@@ -144,7 +153,7 @@ def _replay(
     decode_s = load_s = 0.0
     rows = pages = 0
     meter = Meter()
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client, meter:
+    with httpx.Client(transport=_pages_transport(directory, index, served)) as client, meter:
         for entry in index:
             started = time.perf_counter()
             body = client.get(entry["url"]).content
@@ -164,7 +173,7 @@ def _replay(
     return {
         "pages": pages,
         "rows": rows,
-        "bytes": nbytes,
+        "bytes": served[0],
         "duckdb_memory_mib": duckdb_mib,
         "fetch_decode_s": round(decode_s, 3),
         "load_s": round(load_s, 3),
@@ -271,15 +280,10 @@ def floors(params: dict[str, Any]) -> dict[str, Any]:
 
 def _fetch_s(directory: Path, index: list[dict[str, Any]]) -> float:
     """Seconds the loop's fetch takes over every page: ``httpx.Client.get`` through the
-    replay's ``MockTransport``, the body read from disk per request as :func:`_replay`
-    does (the better of two passes)."""
-    files = {entry["url"]: directory / entry["file"] for entry in index}
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=files[str(request.url)].read_bytes())
-
+    replay's transport, the body read from disk per request as in :func:`_replay` (the
+    better of two passes)."""
     best = float("inf")
-    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+    with httpx.Client(transport=_pages_transport(directory, index)) as client:
         for _ in range(2):
             started = time.perf_counter()
             for entry in index:
